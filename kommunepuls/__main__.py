@@ -1,0 +1,3 @@
+from kommunepuls.cli import app
+
+app(prog_name="kommunepuls")

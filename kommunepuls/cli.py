@@ -1,0 +1,132 @@
+"""The `kommunepuls` command: run the platform, one service, migrations, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kommunepuls.auth import Role, issue_token
+from kommunepuls.config import ConfigError, Settings, load_settings
+from kommunepuls.logs import configure_logging
+
+app = typer.Typer(help="Kommunepuls: near-real-time monitoring of municipal employment efforts.",
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  pretty_exceptions_show_locals=False)
+console = Console(stderr=True)
+
+
+class Service(StrEnum):
+    ingest = "ingest"
+    cohorts = "cohorts"
+    metrics = "metrics"
+    gateway = "gateway"
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def up(
+    simulate: Annotated[bool, typer.Option(help="Feed simulated fagsystem traffic.")] = True,
+    data_dir: Annotated[Path, typer.Option(help="Where PostgreSQL data and dev secrets live.")]
+    = Path(".kommunepuls"),
+) -> None:
+    """Run the whole platform on its embedded default (what `make demo` runs)."""
+    from kommunepuls.embedded.supervisor import run_platform
+
+    settings = _settings(profile="embedded", data_dir=data_dir)
+    configure_logging(settings.log_level, "console", service="up")
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    raise typer.Exit(asyncio.run(run_platform(settings, simulate=simulate, console=console)))
+
+
+@app.command()
+def serve(service: Annotated[Service, typer.Argument(help="The service to run.")]) -> None:
+    """Run one service in the foreground (the container entry point)."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format, service=service.value)
+    if service in (Service.ingest, Service.gateway):
+        import uvicorn
+
+        if service is Service.ingest:
+            from services.ingest.app import create_app
+
+            host, port = settings.ingest_host, settings.ingest_port
+        else:
+            from services.gateway.app import create_app  # type: ignore[assignment]
+
+            host, port = settings.gateway_host, settings.gateway_port
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
+                    server_header=False, date_header=True, loop="uvloop", access_log=False)
+        return
+    from kommunepuls.streaming import run_worker
+
+    if service is Service.cohorts:
+        from services.cohorts.app import create_app as create_worker
+    else:
+        from services.metrics.app import create_app as create_worker  # type: ignore[assignment]
+    run_worker(create_worker(settings), settings)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Create or upgrade the database schema (idempotent, versioned)."""
+    from kommunepuls.storage.db import connect
+    from kommunepuls.storage.migrate import migrate
+
+    settings = _settings()
+
+    async def run() -> list[str]:
+        conn = await connect(settings)
+        try:
+            applied = await migrate(conn, settings.database_schema)
+            return [f"{m.version:04d}_{m.name}" for m in applied]
+        finally:
+            await conn.close()
+
+    applied = asyncio.run(run())
+    console.print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="fagsystem, municipality, national or ops.")],
+    municipality: Annotated[list[str] | None, typer.Option(
+        help="Kommunekode the token may act for; repeat for several.")] = None,
+    subject: Annotated[str, typer.Option(help="Who the token is for.")] = "",
+    ttl_hours: Annotated[int, typer.Option(help="Lifetime in hours.")] = 24 * 30,
+    data_dir: Annotated[Path, typer.Option(help="Data dir of the embedded profile.")]
+    = Path(".kommunepuls"),
+) -> None:
+    """Print an access token (JWT, HS256) signed with KOMMUNEPULS_JWT_SECRET."""
+    import os
+
+    from kommunepuls.config import DEV_SECRETS_FILE
+
+    # On a laptop running `make demo`, sign with the demo's generated secret.
+    embedded = ("KOMMUNEPULS_JWT_SECRET" not in os.environ
+                and (data_dir / DEV_SECRETS_FILE).exists())
+    settings = _settings(**({"profile": "embedded", "data_dir": data_dir} if embedded else {}))
+    try:
+        value = issue_token(settings.secret("jwt_secret"), subject=subject or f"{role.value}-cli",
+                            role=role, municipalities=municipality or [],
+                            ttl_seconds=ttl_hours * 3600)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    typer.echo(value)

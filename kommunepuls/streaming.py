@@ -1,0 +1,62 @@
+"""The faust app both stream services are built on: broker timeouts, web, health, metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from kommunepuls.config import Settings
+
+
+def create_faust_app(settings: Settings, *, name: str, web_port: int,
+                     registry: CollectorRegistry) -> faust.App:
+    datadir = settings.data_dir / "faust" / name
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        f"{settings.topic_prefix}kommunepuls-{name}",
+        broker=f"kafka://{settings.kafka_bootstrap_servers}",
+        # Against Tansu a member needs ~30 s to join with faust's defaults (measurements.md).
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        broker_rebalance_timeout=3.0,
+        producer_acks=-1,
+        topic_partitions=settings.kafka_partitions,
+        topic_replication_factor=settings.kafka_replication_factor,
+        store="memory://",
+        web_enabled=True,
+        web_host=settings.worker_host,
+        web_bind=settings.worker_host,
+        web_port=web_port,
+        web_in_thread=False,
+        datadir=str(datadir),
+        consumer_auto_offset_reset="earliest",
+    )
+    health: dict[str, Any] = {"assigned": False, "partitions": []}
+    app.conf.kommunepuls_health = health  # type: ignore[attr-defined]
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
+        health["assigned"] = True
+        health["partitions"] = sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned)
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        # Healthy = the worker joined its group (received an assignment, possibly empty).
+        status = 200 if health["assigned"] else 503
+        return web.json({"status": "ok" if status == 200 else "joining", "service": name,
+                         "partitions": health["partitions"]}, status=status)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def run_worker(app: faust.App, settings: Settings) -> None:
+    """Run a faust worker in this process until SIGINT/SIGTERM."""
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True,
+                          override_logging=False)
+    worker.execute_from_commandline()
