@@ -130,3 +130,37 @@ def token(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     typer.echo(value)
+
+
+@app.command()
+def schemas(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the contract lives.")]
+    = Path("schemas"),
+    check: Annotated[bool, typer.Option(help="Only report drift; exit 1 if any.")] = False,
+) -> None:
+    """Write the event contract's JSON Schemas (generated from the models)."""
+    from kommunepuls.domain.schemas import schemas_drift, write_schemas
+
+    if check:
+        drift = schemas_drift(directory)
+        for line in drift:
+            console.print(f"[red]{line}[/]")
+        raise typer.Exit(1 if drift else 0)
+    for path in write_schemas(directory):
+        console.print(str(path))
+
+
+@app.command()
+def replay(
+    from_position: Annotated[int, typer.Option(help="Republish events after this position.")]
+    = 0,
+    to_topic: Annotated[str | None, typer.Option(help="Target topic (default: case-events).")]
+    = None,
+) -> None:
+    """Republish the event store to Kafka as segments (rebuilds a topic from the record)."""
+    from kommunepuls.replay import replay_store
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format, service="replay")
+    total = asyncio.run(replay_store(settings, from_position, to_topic, console=console))
+    console.print(f"republished {total} events")

@@ -3,7 +3,10 @@ each test gets its own database schema and its own topic names."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,13 +24,15 @@ TEST_JWT_SECRET = "test-jwt-secret-" + "s" * 32
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", delete_on_stop=True).start()
-    import asyncio
-
+def postgres() -> Iterator[EmbeddedPostgres]:
+    # Not under pytest's basetemp: PostgreSQL runs as another user (we are root) and needs to
+    # traverse the path, while pytest keeps its basetemp at mode 0700.
+    root = Path(tempfile.mkdtemp(prefix="kommunepuls-pg-"))
+    server = EmbeddedPostgres(root / "data", delete_on_stop=True).start()
     asyncio.run(server.ensure_database())
     yield server
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,11 @@ from kommunepuls.config import Settings
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    # jsonb in and out through orjson: the event store's data column is on the hot path.
-    await conn.set_type_codec("jsonb", encoder=lambda v: orjson.dumps(v).decode(),
-                              decoder=orjson.loads, schema="pg_catalog")
+    # jsonb in and out through orjson, in binary format (version byte 1 + JSON text) so that
+    # COPY, which is binary-only in asyncpg, can write it: the event store's hot path.
+    await conn.set_type_codec("jsonb", encoder=lambda v: b"\x01" + orjson.dumps(v),
+                              decoder=lambda b: orjson.loads(b[1:]), schema="pg_catalog",
+                              format="binary")
 
 
 def server_settings(settings: Settings) -> dict[str, str]:

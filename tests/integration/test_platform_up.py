@@ -1,9 +1,11 @@
 """`kommunepuls up` (what `make demo` runs): healthy within 30 s, and Ctrl-C leaves nothing."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,12 +37,13 @@ def _wait_for_line(process: subprocess.Popen[str], needle: str, budget: float) -
     raise AssertionError(f"no {needle!r} within {budget}s:\n" + "".join(lines[-60:]))
 
 
-def test_up_starts_every_service_healthy_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
+def test_up_starts_every_service_healthy_and_ctrl_c_leaves_no_process() -> None:
     ports = {name: free_port() for name in ("GATEWAY_PORT", "INGEST_PORT", "COHORTS_WEB_PORT",
                                             "METRICS_WEB_PORT", "EMBEDDED_BROKER_PORT")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOMMUNEPULS_")}
     env.update({f"KOMMUNEPULS_{k}": str(v) for k, v in ports.items()})
-    data_dir = tmp_path / "demo"
+    # Outside pytest's 0700 basetemp: PostgreSQL runs as another user and must reach it.
+    data_dir = Path(tempfile.mkdtemp(prefix="kommunepuls-up-")) / "demo"
 
     for attempt in ("first", "second"):  # the second run resumes on the kept data dir
         started = time.monotonic()
@@ -64,3 +67,4 @@ def test_up_starts_every_service_healthy_and_ctrl_c_leaves_no_process(tmp_path: 
         assert alive == [], f"left behind: {[p.pid for p in alive]}"
     assert (data_dir / "postgres" / "PG_VERSION").exists()
     assert (data_dir / "dev-secrets.json").exists()
+    shutil.rmtree(data_dir.parent, ignore_errors=True)

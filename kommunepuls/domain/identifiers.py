@@ -1,0 +1,102 @@
+"""Danish person and business numbers, and the pseudonym that replaces the person number.
+
+A CPR number is personal data: no function here puts one in a message, a log line or an
+exception, so an error can travel to a sender's receipt or a log without leaking it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import date
+
+CPR_LENGTH = 10
+CVR_LENGTH = 8
+# Modulus-11 weights for CVR numbers (Erhvervsstyrelsen); the last digit is the check digit.
+CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
+# The CPR's 7th digit once told the century, but since 2007 numbers are issued without the
+# modulus-11 check and the century rule is not reliable for our purpose; we only need to know
+# that the first six digits are a real DDMMYY date in some century we can meet.
+CPR_CENTURIES = (1900, 2000)
+
+
+# A CPR written inside other text, with or without the hyphen, not part of a longer number.
+_EMBEDDED_CPR = re.compile(r"(?<![0-9])([0-9]{6})-?([0-9]{4})(?![0-9])")
+
+
+class IdentifierError(ValueError):
+    """A CPR or CVR number, or a pseudonym key, is not valid (the value is never included)."""
+
+
+def _is_digits(value: object, length: int) -> bool:
+    # str.isdigit() accepts other scripts' digits (e.g. "١"); the contract means ASCII 0-9.
+    return isinstance(value, str) and len(value) == length and value.isascii() and value.isdigit()
+
+
+def cpr_birth_dates(cpr: str) -> tuple[date, ...]:
+    """The dates DDMMYY can stand for in the 1900s and 2000s; empty when none is real.
+
+    Both centuries are tried because the century is ambiguous without the 7th-digit rule:
+    29 February of a year YY is valid when either 19YY or 20YY is a leap year (so "290200"
+    is valid through 2000, while "290201" is not).
+    """
+    if not _is_digits(cpr, CPR_LENGTH):
+        return ()
+    day, month, year = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6])
+    dates: list[date] = []
+    for century in CPR_CENTURIES:
+        try:
+            dates.append(date(century + year, month, day))
+        except ValueError:
+            continue
+    return tuple(dates)
+
+
+def is_cpr(value: object) -> bool:
+    """True for 10 ASCII digits whose first six are a valid DDMMYY date (no modulus-11)."""
+    return isinstance(value, str) and bool(cpr_birth_dates(value))
+
+
+def contains_cpr(text: str) -> bool:
+    """True when `text` holds something that is a valid CPR (DDMMYY-SSSS, hyphen optional)."""
+    return any(is_cpr(m.group(1) + m.group(2)) for m in _EMBEDDED_CPR.finditer(text))
+
+
+def is_cvr(value: object) -> bool:
+    """True for 8 ASCII digits passing the modulus-11 check with weights 2,7,6,5,4,3,2,1."""
+    if not _is_digits(value, CVR_LENGTH):
+        return False
+    assert isinstance(value, str)
+    total = sum(int(d) * w for d, w in zip(value, CVR_WEIGHTS, strict=True))
+    return total % 11 == 0
+
+
+def check_cpr(value: str) -> str:
+    """Return the CPR unchanged or raise IdentifierError (without the value)."""
+    if not _is_digits(value, CPR_LENGTH):
+        raise IdentifierError("a CPR number is 10 digits")
+    if not cpr_birth_dates(value):
+        raise IdentifierError("a CPR number's first 6 digits must be a valid date DDMMYY")
+    return value
+
+
+def check_cvr(value: str) -> str:
+    """Return the CVR unchanged or raise IdentifierError."""
+    if not _is_digits(value, CVR_LENGTH):
+        raise IdentifierError("a CVR number is 8 digits")
+    if not is_cvr(value):
+        raise IdentifierError("not a valid CVR number (modulus-11 check failed)")
+    return value
+
+
+def citizen_id(cpr: str, key: bytes) -> str:
+    """The citizen's pseudonym: hex HMAC-SHA256(key, CPR).
+
+    A keyed hash rather than a plain one because the CPR space is small (about 3.6 million
+    dates x 10,000 serials): an unkeyed hash could be reversed by trying them all.
+    """
+    if not key:
+        raise IdentifierError("the pseudonym key must not be empty")
+    check_cpr(cpr)
+    return hmac.new(key, cpr.encode("ascii"), hashlib.sha256).hexdigest()
