@@ -1,0 +1,412 @@
+"""docker-compose.yml, the Dockerfile and the container healthcheck, checked without Docker.
+
+No Docker engine runs here, so the compose file is validated against the Compose
+Specification's JSON Schema (tests/data/compose-spec.json, see compose-spec.md) after the same
+variable interpolation Compose does, and its commands and variables against the code.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shlex
+import threading
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.unit.deploy_helpers import (
+    REPO_ROOT,
+    assert_cli_accepts,
+    settings_from_env,
+    unknown_app_env,
+)
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+COMPOSE_SCHEMA = REPO_ROOT / "tests" / "data" / "compose-spec.json"
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+DOCKERIGNORE = REPO_ROOT / ".dockerignore"
+HEALTHCHECK_SCRIPT = REPO_ROOT / "deploy" / "docker" / "healthcheck.py"
+
+APP_SERVICES = ("ingest", "cohorts", "metrics", "gateway")
+HTTP_SERVICES = ("ingest", "gateway")
+# What `docker compose up` must be given; none may have a default in the file.
+REQUIRED_SECRETS = (
+    "POSTGRES_PASSWORD", "KOMMUNEPULS_PSEUDONYM_KEY", "KOMMUNEPULS_JWT_SECRET",
+    "GRAFANA_ADMIN_PASSWORD",
+)
+# The port variable of each service, as Settings names it.
+PORT_VARIABLES = {
+    "ingest": "KOMMUNEPULS_INGEST_PORT", "gateway": "KOMMUNEPULS_GATEWAY_PORT",
+    "cohorts": "KOMMUNEPULS_COHORTS_WEB_PORT", "metrics": "KOMMUNEPULS_METRICS_WEB_PORT",
+}
+TEST_ENV = {name: f"value-of-{name.lower()}-" + "x" * 32 for name in REQUIRED_SECRETS}
+
+
+# --- Compose variable interpolation (the subset of the Compose spec we use) ----------------
+
+class InterpolationError(ValueError):
+    """A required variable (${VAR:?message}) is unset or empty."""
+
+
+_VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)"
+    r"|\{(?P<braced>[_a-zA-Z][_a-zA-Z0-9]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
+    r"|(?P<named>[_a-zA-Z][_a-zA-Z0-9]*))"
+)
+
+
+def interpolate_string(text: str, env: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match["escaped"]:
+            return "$"
+        name = match["braced"] or match["named"]
+        op, arg = match["op"], match["arg"] or ""
+        value = env.get(name)
+        unset = value is None or (op is not None and op.startswith(":") and value == "")
+        if op in ("-", ":-"):
+            return arg if unset else str(value)
+        if op in ("?", ":?"):
+            if unset:
+                raise InterpolationError(f"{name}: {arg}")
+            return str(value)
+        return "" if value is None else value
+
+    return _VARIABLE.sub(replace, text)
+
+
+def interpolate(node: Any, env: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+        return interpolate_string(node, env)
+    if isinstance(node, list):
+        return [interpolate(item, env) for item in node]
+    if isinstance(node, dict):
+        return {key: interpolate(value, env) for key, value in node.items()}
+    return node
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def raw_compose() -> dict[str, Any]:
+    # safe_load resolves the YAML anchors and `<<` merge keys, as Compose does.
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def compose(raw_compose: dict[str, Any]) -> dict[str, Any]:
+    return interpolate(raw_compose, TEST_ENV)
+
+
+@pytest.fixture(scope="module")
+def compose_schema() -> dict[str, Any]:
+    return json.loads(COMPOSE_SCHEMA.read_text())
+
+
+def app_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Services that run the Kommunepuls image (they are built from this repository)."""
+    return {name: svc for name, svc in compose["services"].items() if "build" in svc}
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+# --- the compose file ----------------------------------------------------------------------
+
+def test_compose_file_validates_against_the_compose_specification(
+    raw_compose: dict[str, Any], compose: dict[str, Any], compose_schema: dict[str, Any]
+) -> None:
+    validator_class = jsonschema.validators.validator_for(compose_schema)
+    validator_class.check_schema(compose_schema)
+    validator = validator_class(compose_schema)
+    for document in (raw_compose, compose):
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        assert not errors, "\n".join(
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
+
+
+def test_the_schema_rejects_a_broken_compose_file(
+    compose: dict[str, Any], compose_schema: dict[str, Any]
+) -> None:
+    # Guards the test above: the vendored schema really is strict about unknown keys.
+    broken = {**compose, "services": {**compose["services"], "gateway": {
+        **compose["services"]["gateway"], "helthcheck": {"test": ["CMD", "true"]}}}}
+    validator = jsonschema.validators.validator_for(compose_schema)(compose_schema)
+    assert not validator.is_valid(broken)
+
+
+def test_compose_runs_the_platform_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {"kafka", "postgres", "migrate", *APP_SERVICES, "prometheus", "grafana"} <= set(services)
+    assert set(app_services(compose)) == {"migrate", *APP_SERVICES}
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["postgres"]["image"].startswith("postgres:17")
+
+
+def test_kafka_runs_in_kraft_mode(compose: dict[str, Any]) -> None:
+    env = environment(compose["services"]["kafka"])
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    node_id = env["KAFKA_NODE_ID"]
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(f"{node_id}@kafka:")
+    assert "CONTROLLER" in env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert "ZOOKEEPER" not in " ".join(env).upper()
+    # The app's bootstrap address is an advertised listener of the broker.
+    for name, svc in app_services(compose).items():
+        assert environment(svc)["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
+
+
+@pytest.mark.parametrize("service", ["migrate", *APP_SERVICES])
+def test_every_app_service_command_is_a_real_cli_command(
+    compose: dict[str, Any], service: str
+) -> None:
+    command = compose["services"][service]["command"]
+    if isinstance(command, str):
+        command = shlex.split(command)
+    assert_cli_accepts(command)
+    assert command == (["migrate"] if service == "migrate" else ["serve", service])
+
+
+def test_app_environment_variables_exist_in_settings(compose: dict[str, Any]) -> None:
+    for name, svc in app_services(compose).items():
+        assert not unknown_app_env(list(environment(svc))), f"{name} sets unknown variables"
+
+
+@pytest.mark.parametrize("service", ["migrate", *APP_SERVICES])
+def test_app_environment_builds_valid_settings(
+    compose: dict[str, Any], service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_from_env(environment(compose["services"][service]), monkeypatch)
+    assert settings.profile == "production"
+    assert settings.ingest_host == settings.gateway_host == settings.worker_host == "0.0.0.0"
+    assert settings.kafka_bootstrap_servers == "kafka:9092"
+    assert "@postgres:5432/" in settings.database_url
+
+
+@pytest.mark.parametrize("secret", REQUIRED_SECRETS)
+def test_compose_refuses_to_start_without_each_secret(
+    raw_compose: dict[str, Any], secret: str
+) -> None:
+    env = {name: value for name, value in TEST_ENV.items() if name != secret}
+    with pytest.raises(InterpolationError, match=secret):
+        interpolate(raw_compose, env)
+    with pytest.raises(InterpolationError, match=secret):
+        interpolate(raw_compose, {**env, secret: ""})
+
+
+def test_no_secret_value_is_written_in_the_compose_file(raw_compose: dict[str, Any]) -> None:
+    for name, svc in raw_compose["services"].items():
+        for key, value in environment(svc).items():
+            if re.search(r"PASSWORD|SECRET|_KEY$", key):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", value), f"{name}.{key} = {value!r}"
+        url = environment(svc).get("DATABASE_URL")
+        if url:
+            assert ":${POSTGRES_PASSWORD:?" in url, f"{name}: password not from the environment"
+
+
+def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        if name == "migrate":
+            assert svc["restart"] == "no"
+            continue
+        check = svc.get("healthcheck", {})
+        assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_app_healthchecks_ask_the_service_on_its_own_port(
+    compose: dict[str, Any], service: str
+) -> None:
+    svc = compose["services"][service]
+    test = svc["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"], "stdlib urllib: the slim image has no curl"
+    url = urlsplit(re.search(r"http://[^'\"]+", test[3])[0])  # type: ignore[index]
+    assert url.hostname == "127.0.0.1"
+    assert str(url.port) == environment(svc)[PORT_VARIABLES[service]]
+    assert url.path == ("/readyz" if service in HTTP_SERVICES else "/healthz")
+
+
+def test_start_order_is_postgres_then_migrate_then_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for name in APP_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends["postgres"]["condition"] == "service_healthy", name
+        assert depends["kafka"]["condition"] == "service_healthy", name
+
+
+def test_app_containers_are_hardened(compose: dict[str, Any]) -> None:
+    for name, svc in app_services(compose).items():
+        assert svc["read_only"] is True, name
+        assert svc["user"].split(":")[0] not in ("0", "root"), name
+        assert "ALL" in svc["cap_drop"], name
+        assert svc["environment"]["KOMMUNEPULS_DATA_DIR"] in svc["tmpfs"], name
+
+
+def test_bind_mounts_exist_in_the_repository(compose: dict[str, Any]) -> None:
+    sources = [
+        volume.split(":", 1)[0]
+        for svc in compose["services"].values()
+        for volume in svc.get("volumes", [])
+        if isinstance(volume, str) and volume.startswith(".")
+    ]
+    assert sources, "Prometheus and Grafana mount their configuration from deploy/"
+    for source in sources:
+        assert (REPO_ROOT / source).exists(), source
+    assert (REPO_ROOT / "deploy/grafana/provisioning/datasources").is_dir()
+    assert (REPO_ROOT / "deploy/grafana/provisioning/dashboards").is_dir()
+
+
+def test_grafana_provisioning_points_at_prometheus_and_the_dashboards(
+    compose: dict[str, Any],
+) -> None:
+    provisioning = REPO_ROOT / "deploy/grafana/provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())
+    (source,) = datasources["datasources"]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    providers = yaml.safe_load((provisioning / "dashboards/kommunepuls.yml").read_text())
+    (provider,) = providers["providers"]
+    target_to_source = {
+        volume.split(":")[1]: volume.split(":")[0]
+        for volume in compose["services"]["grafana"]["volumes"]
+    }
+    assert target_to_source[provider["options"]["path"]] == "./deploy/grafana/dashboards"
+
+
+# --- the Dockerfile ------------------------------------------------------------------------
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    instructions = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            instructions.append((keyword.upper(), rest.strip()))
+    return instructions
+
+
+def test_dockerfile_is_multi_stage_with_a_non_root_runtime() -> None:
+    instructions = dockerfile_instructions()
+    stages = [rest for keyword, rest in instructions if keyword == "FROM"]
+    assert len(stages) >= 2, "a builder stage and a runtime stage"
+    final = instructions[max(i for i, (k, _) in enumerate(instructions) if k == "FROM"):]
+    users = [rest for keyword, rest in final if keyword == "USER"]
+    assert users, "the runtime stage must switch to a non-root user"
+    uid = users[-1].split(":")[0]
+    assert uid.isdigit() and int(uid) > 0, "numeric, so Kubernetes' runAsNonRoot can check it"
+    final_dict = dict(final)
+    assert json.loads(final_dict["ENTRYPOINT"]) == ["kommunepuls"]
+    assert_cli_accepts(json.loads(final_dict["CMD"]))
+    assert "HEALTHCHECK" in final_dict
+
+
+def test_dockerfile_environment_exists_in_settings() -> None:
+    names = [
+        match
+        for keyword, rest in dockerfile_instructions() if keyword == "ENV"
+        for match in re.findall(r"([A-Z_][A-Z0-9_]*)=", rest)
+    ]
+    assert "KOMMUNEPULS_INGEST_HOST" in names
+    assert not unknown_app_env(names)
+
+
+def test_dockerfile_copies_only_what_the_build_context_contains() -> None:
+    ignore = DOCKERIGNORE.read_text().splitlines()
+    assert ignore[[line.strip() for line in ignore].index("*")] == "*", "deny by default"
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    for keyword, rest in dockerfile_instructions():
+        if keyword != "COPY" or "--from=" in rest:
+            continue
+        sources = [part for part in rest.split() if not part.startswith("--")][:-1]
+        for source in sources:
+            assert (REPO_ROOT / source).exists(), f"COPY {source}: not in the repository"
+            assert any(source.rstrip("/") == a or source.startswith(a + "/") for a in allowed), (
+                f"COPY {source}: excluded by .dockerignore")
+
+
+# --- the container healthcheck script ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def healthcheck() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("kommunepuls_healthcheck", HEALTHCHECK_SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Health(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path in ("/healthz", "/readyz") else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def health_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_healthcheck_finds_the_service_on_the_command_line(healthcheck: ModuleType) -> None:
+    find = healthcheck.service_from_argv
+    argv = ["/opt/venv/bin/python", "/opt/venv/bin/kommunepuls", "serve", "cohorts"]
+    assert find(argv) == "cohorts"
+    assert find(["kommunepuls", "migrate"]) is None
+    assert find(["kommunepuls", "serve"]) is None
+    assert set(healthcheck.ENDPOINTS) == set(APP_SERVICES)
+    assert set(PORT_VARIABLES.values()) == {v for v, _, _ in healthcheck.ENDPOINTS.values()}
+
+
+def test_healthcheck_finds_the_service_among_processes(
+    healthcheck: ModuleType, tmp_path: Path
+) -> None:
+    (tmp_path / "1").mkdir()
+    cmdline = b"/sbin/docker-init\0--\0kommunepuls\0serve\0metrics\0"
+    (tmp_path / "1" / "cmdline").write_bytes(cmdline)
+    assert healthcheck.running_service(tmp_path) == "metrics"
+    assert healthcheck.running_service(tmp_path / "none") is None
+
+
+@pytest.mark.parametrize(("status", "expected"), [(200, 0), (503, 1)])
+def test_healthcheck_exit_code_follows_the_endpoint(
+    healthcheck: ModuleType, health_server: ThreadingHTTPServer,
+    monkeypatch: pytest.MonkeyPatch, status: int, expected: int,
+) -> None:
+    monkeypatch.setattr(_Health, "status", status)
+    monkeypatch.setenv("KOMMUNEPULS_GATEWAY_PORT", str(health_server.server_address[1]))
+    assert healthcheck.main(["kommunepuls-healthcheck", "gateway"]) == expected
+
+
+def test_healthcheck_fails_when_nothing_listens(
+    healthcheck: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    port = server.server_address[1]
+    server.server_close()  # the port is free again: connection refused
+    monkeypatch.setenv("KOMMUNEPULS_COHORTS_WEB_PORT", str(port))
+    assert healthcheck.main(["kommunepuls-healthcheck", "cohorts"]) == 1
+
