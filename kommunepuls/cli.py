@@ -164,3 +164,70 @@ def replay(
     configure_logging(settings.log_level, settings.log_format, service="replay")
     total = asyncio.run(replay_store(settings, from_position, to_topic, console=console))
     console.print(f"republished {total} events")
+
+
+@app.command()
+def recompute() -> None:
+    """Evaluate every indicator straight from the event store; store it as a snapshot."""
+    from kommunepuls.clock import platform_today
+    from kommunepuls.recompute import recompute_counts, write_snapshot
+    from kommunepuls.storage.db import create_pool
+
+    settings = _settings()
+
+    async def run() -> tuple[int, int, int]:
+        pool = await create_pool(settings, max_size=2)
+        try:
+            today = await platform_today(settings, pool)
+            counts, head = await recompute_counts(pool, today)
+            return await write_snapshot(pool, counts, today, head), len(counts), head
+        finally:
+            await pool.close()
+
+    run_id, cells, head = asyncio.run(run())
+    console.print(f"recompute run {run_id}: {cells} cells from events through position {head}")
+
+
+@app.command()
+def verify(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the live side to agree.")]
+    = 0.0,
+) -> None:
+    """Compare the live read models with a batch recompute; exit 1 on any difference."""
+    import time
+
+    from rich.table import Table
+
+    from kommunepuls.clock import platform_today
+    from kommunepuls.recompute import compare, live_counts, recompute_counts
+    from kommunepuls.storage.db import create_pool
+
+    settings = _settings()
+
+    async def run() -> tuple[list, int, int]:  # type: ignore[type-arg]
+        pool = await create_pool(settings, max_size=2)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                today = await platform_today(settings, pool)
+                batch, head = await recompute_counts(pool, today)
+                differences = compare(await live_counts(pool), batch)
+                if not differences or time.monotonic() >= deadline:
+                    return differences, len(batch), head
+                await asyncio.sleep(1.0)
+        finally:
+            await pool.close()
+
+    differences, cells, head = asyncio.run(run())
+    if not differences:
+        console.print(f"[green]0 differences[/] in {cells} cells (events through {head})")
+        return
+    table = Table("indicator", "municipality", "period", "group", "live", "batch")
+    for d in differences[:50]:
+        live = str(tuple(d.live)) if d.live else "-"
+        batch = str(tuple(d.batch)) if d.batch else "-"
+        table.add_row(d.key.indicator, d.key.municipality, d.key.period, str(d.key.group),
+                      live, batch)
+    console.print(table)
+    console.print(f"[red]{len(differences)} differences[/] in {cells} cells")
+    raise typer.Exit(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +82,9 @@ class Settings(BaseSettings):
     segment_max_ms: int = 50
     checkpoint_interval_s: float = 2.0
     suppression_threshold: int = 5
+    # Fixes the platform's "today" (tests, reproducible recomputes); otherwise a simulator's
+    # clock in the database, otherwise the real date.
+    today: date | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -96,6 +100,21 @@ class Settings(BaseSettings):
                     f"{MIN_SECRET_LENGTH} characters (profile {self.profile!r})"
                 )
         return self
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment variables that recreate them (for children)."""
+        env = {}
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            alias = info.validation_alias
+            choices = getattr(alias, "choices", None)
+            key = str(choices[0]) if choices else f"KOMMUNEPULS_{name.upper()}"
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
 
     def secret(self, name: Literal["pseudonym_key", "jwt_secret"]) -> bytes:
         value: SecretStr | None = getattr(self, name)

@@ -25,7 +25,11 @@ def configure_logging(level: str = "INFO", fmt: str = "console", *, service: str
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Never show locals in a traceback: they may hold a CPR or a payload.
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
+        )
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

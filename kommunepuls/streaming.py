@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import asyncpg
 import faust
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from kommunepuls.config import Settings
+from kommunepuls.kafka import make_producer
+from kommunepuls.storage.db import create_pool
 
 
 def create_faust_app(settings: Settings, *, name: str, web_port: int,
@@ -60,3 +65,37 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True,
                           override_logging=False)
     worker.execute_from_commandline()
+
+
+class Connections:
+    """A worker's PostgreSQL pool and Kafka producer, opened on first use inside the
+    worker's event loop and closed when faust shuts down (after its consumer stopped)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pool: asyncpg.Pool | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> tuple[asyncpg.Pool, AIOKafkaProducer]:
+        async with self._lock:
+            if self._pool is None:
+                self._pool = await create_pool(self.settings, max_size=4)
+            if self._producer is None:
+                producer = make_producer(self.settings)
+                await producer.start()
+                self._producer = producer
+        return self._pool, self._producer
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def close_on_shutdown(self, app: faust.App) -> None:
+        @app.on_before_shutdown.connect
+        async def _close(sender: Any, **_: Any) -> None:
+            await self.close()

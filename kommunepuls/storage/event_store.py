@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -113,7 +113,7 @@ async def append(
     return results
 
 
-def _stored(row: asyncpg.Record) -> StoredEvent:
+def stored_from_row(row: asyncpg.Record) -> StoredEvent:
     # Old schema versions are lifted here, so no reader of the store ever sees them.
     return upcast_stored(StoredEvent(
         position=row["position"], event_id=str(row["event_id"]), citizen_id=row["citizen_id"],
@@ -130,7 +130,7 @@ _READ = """SELECT position, event_id, citizen_id, municipality, type, schema_ver
 async def read_after(conn: asyncpg.Connection | asyncpg.Pool, after: int,
                      limit: int = 5000) -> list[StoredEvent]:
     """Events with position > after, in position order (safe to follow: see module doc)."""
-    return [_stored(r) for r in await conn.fetch(_READ, after, limit)]
+    return [stored_from_row(r) for r in await conn.fetch(_READ, after, limit)]
 
 
 async def head_position(conn: asyncpg.Connection | asyncpg.Pool) -> int:
@@ -148,3 +148,32 @@ async def write_checkpoint(conn: asyncpg.Connection | asyncpg.Pool, name: str,
         """INSERT INTO checkpoints (name, position, updated_at) VALUES ($1, $2, now())
            ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()""",
         name, position)
+
+
+_SELECT = """SELECT position, event_id, citizen_id, municipality, type, schema_version,
+                    occurred_at, recorded_at, source, case_ref, data FROM events"""
+
+
+async def read_citizens(conn: asyncpg.Connection | asyncpg.Pool,
+                        citizen_ids: list[str]) -> dict[str, list[StoredEvent]]:
+    """Every stored event of the given citizens, each list in position order."""
+    found: dict[str, list[StoredEvent]] = {c: [] for c in citizen_ids}
+    rows = await conn.fetch(_SELECT + " WHERE citizen_id = ANY($1::text[]) ORDER BY position",
+                            citizen_ids)
+    for row in rows:
+        found[row["citizen_id"]].append(stored_from_row(row))
+    return found
+
+
+async def iter_all(pool: asyncpg.Pool, *, through: int | None = None,
+                   batch: int = 20_000) -> AsyncIterator[list[StoredEvent]]:
+    """The whole store in position order, in batches (constant memory per batch)."""
+    after = 0
+    limit_clause = "" if through is None else f" AND position <= {int(through)}"
+    while True:
+        rows = await pool.fetch(_SELECT + " WHERE position > $1" + limit_clause
+                                + " ORDER BY position LIMIT $2", after, batch)
+        if not rows:
+            return
+        yield [stored_from_row(r) for r in rows]
+        after = rows[-1]["position"]

@@ -1,18 +1,160 @@
-"""Agents of the cohorts service."""
+"""Agents of the cohorts service: case-event segments in, citizens' facts out."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
+import asyncpg
 import faust
-from prometheus_client import CollectorRegistry, Counter
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from kommunepuls import facts, segments
+from kommunepuls.clock import platform_today
+from kommunepuls.config import Settings
+from kommunepuls.logs import get_logger
+from kommunepuls.streaming import Connections
+from services.cohorts.evaluate import by_partition, facts_for_citizens, sweep
+
+log = get_logger("kommunepuls.cohorts")
+# faust hands us up to this many segments (≤ 500 events each) at once: one store read and
+# one fold per citizen per batch, however many of its events the batch holds.
+BATCH_SEGMENTS = 40
+BATCH_WITHIN_S = 0.2
+FACTS_PER_RECORD = 200
 
 
-def register_agents(app: faust.App, source: faust.TopicT, registry: CollectorRegistry) -> None:
-    segments = Counter("kommunepuls_cohorts_segments_consumed_total",
-                       "Segments of case events consumed.", registry=registry)
+class CohortsMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.events = Counter("kommunepuls_cohorts_events_processed_total",
+                              "Case events folded into citizen state.", registry=registry)
+        self.facts = Counter("kommunepuls_cohorts_facts_emitted_total",
+                             "Citizen facts sent to cohort-facts.", ["reason"], registry=registry)
+        self.dead = Counter("kommunepuls_dead_letters_total",
+                            "Records sent to the dead-letter topic.", ["service"],
+                            registry=registry)
+        self.batch = Histogram("kommunepuls_cohorts_batch_duration_seconds",
+                               "Time to evaluate one batch of segments.", registry=registry,
+                               buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class CohortsWorker:
+    """Everything the agent needs, built once per process (no globals)."""
+
+    def __init__(self, settings: Settings, registry: CollectorRegistry,
+                 facts_topic: str, dead_topic: str) -> None:
+        self.settings = settings
+        self.metrics = CohortsMetrics(registry)
+        self.facts_topic = facts_topic
+        self.dead_topic = dead_topic
+        self.io = Connections(settings)
+        self.pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.evaluated_day: dict[int, date] = {}  # partition -> day its citizens were swept
+        # Batches and clock ticks take turns: facts of one partition must leave in the
+        # order they were evaluated, or an older evaluation could overwrite a newer one.
+        self.turn = asyncio.Lock()
+
+    async def start(self) -> None:
+        self.pool, self.producer = await self.io.open()
+
+    async def send(self, partition: int, batch: Sequence[facts.Fact], through: int | None,
+                   reason: str) -> None:
+        assert self.producer is not None
+        futures = []
+        for start in range(0, len(batch), FACTS_PER_RECORD):
+            chunk = batch[start:start + FACTS_PER_RECORD]
+            headers = [(facts.HEADER_THROUGH, str(through).encode())] if through else []
+            futures.append(await self.producer.send(
+                self.facts_topic, facts.encode(chunk), partition=partition,
+                key=str(partition).encode(), headers=headers))
+        await asyncio.gather(*futures)
+        self.metrics.facts.labels(reason).inc(len(batch))
+
+    async def process(self, records: list[tuple[int, bytes]]) -> None:
+        """Evaluate the citizens of a batch of segments and send their facts."""
+        await self.start()
+        assert self.pool is not None
+        async with self.turn:
+            await self._process(records)
+
+    async def tick(self, partitions: list[int]) -> None:
+        """A clock tick: sweep partitions whose day has passed even if no event came."""
+        await self.start()
+        assert self.pool is not None
+        async with self.turn:
+            today = await platform_today(self.settings, self.pool)
+            await self.sweep_if_new_day(partitions, today)
+
+    async def _process(self, records: list[tuple[int, bytes]]) -> None:
+        assert self.pool is not None
+        started = time.perf_counter()
+        today = await platform_today(self.settings, self.pool)
+        partitions = sorted({p for p, _ in records})
+        await self.sweep_if_new_day(partitions, today)
+        citizens: dict[int, set[str]] = {}
+        through: dict[int, int] = {}
+        for partition, value in records:
+            try:
+                events = segments.decode(value)
+            except (ValueError, TypeError, KeyError) as exc:
+                await self.dead_letter(value, f"undecodable segment: {type(exc).__name__}")
+                continue
+            self.metrics.events.inc(len(events))
+            citizens.setdefault(partition, set()).update(e.citizen_id for e in events)
+            if events:
+                through[partition] = max(through.get(partition, 0), events[-1].position)
+        for partition, ids in sorted(citizens.items()):
+            batch = await facts_for_citizens(self.pool, ids, today)
+            await self.send(partition, batch, through.get(partition), "events")
+        self.metrics.batch.observe(time.perf_counter() - started)
+
+    async def sweep_if_new_day(self, partitions: list[int], today: date) -> None:
+        """Windows move with the clock: on a new day, re-evaluate every citizen."""
+        assert self.pool is not None
+        stale = {p for p in partitions if self.evaluated_day.get(p) != today}
+        if not stale:
+            return
+        # First sight of a partition (start, rebalance): ask the metrics side which day its
+        # facts were evaluated on.
+        for p in stale - self.evaluated_day.keys():
+            oldest = await self.pool.fetchval(
+                "SELECT min(day) FROM citizen_contributions WHERE partition = $1", p)
+            self.evaluated_day[p] = oldest or today
+        stale = {p for p in stale if self.evaluated_day[p] != today}
+        if stale:
+            swept = await sweep(self.pool, stale, self.settings.kafka_partitions, today)
+            for partition, batch in by_partition(swept, self.settings.kafka_partitions):
+                await self.send(partition, batch, None, "new_day")
+            log.info("swept citizens for a new day", day=today.isoformat(), citizens=len(swept))
+        for p in stale:
+            self.evaluated_day[p] = today
+
+    async def dead_letter(self, value: bytes, reason: str) -> None:
+        assert self.producer is not None
+        await self.producer.send_and_wait(self.dead_topic, value,
+                                          headers=[("reason", reason.encode()),
+                                                   ("service", b"cohorts")])
+        self.metrics.dead.labels("cohorts").inc()
+        log.warning("dead-lettered a record", reason=reason)
+
+
+def register_agents(app: faust.App, source: faust.TopicT, worker: CohortsWorker,
+                    tick_seconds: float = 1.0) -> None:
+    worker.io.close_on_shutdown(app)
 
     @app.agent(source, name="track_citizen_state")
     async def track_citizen_state(stream: Any) -> None:
-        async for _segment in stream:
-            segments.inc()
+        async for batch in stream.take_events(BATCH_SEGMENTS, within=BATCH_WITHIN_S):
+            await worker.process([(e.message.partition, e.value) for e in batch])
+
+    @app.timer(tick_seconds)
+    async def move_windows_with_the_clock() -> None:
+        assigned = app.consumer.assignment() if app.consumer else set()
+        partitions = sorted(tp.partition for tp in assigned if tp.topic == source.get_topic_name())
+        if partitions:
+            await worker.tick(partitions)

@@ -1,4 +1,4 @@
-"""Cohorts: folds case events into citizen state and emits their cell contributions."""
+"""Cohorts: folds case events into citizen state and emits the cells each citizen counts in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry
 from kommunepuls.config import Settings
 from kommunepuls.kafka import topic_name
 from kommunepuls.streaming import create_faust_app
-from services.cohorts.agents import register_agents
+from services.cohorts.agents import CohortsWorker, register_agents
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
@@ -17,5 +17,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                            registry=registry)
     source = app.topic(topic_name(settings, settings.topic_case_events), value_type=bytes,
                        value_serializer="raw", key_type=bytes, key_serializer="raw")
-    register_agents(app, source, registry)
+    worker = CohortsWorker(settings, registry,
+                           topic_name(settings, settings.topic_cohort_facts),
+                           topic_name(settings, settings.topic_dead_letters))
+
+    register_agents(app, source, worker)
     return app

@@ -1,18 +1,118 @@
-"""Agents of the metrics service."""
+"""Agents of the metrics service: citizens' facts in, indicator counts in PostgreSQL out."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import asyncpg
 import faust
-from prometheus_client import CollectorRegistry, Counter
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from kommunepuls import facts
+from kommunepuls.config import Settings
+from kommunepuls.logs import get_logger
+from kommunepuls.streaming import Connections
+from services.metrics.state import CellTable, PartitionState
+from services.metrics.store import flush, load_partition
+
+log = get_logger("kommunepuls.metrics")
+BATCH_RECORDS = 100
+BATCH_WITHIN_S = 0.25
 
 
-def register_agents(app: faust.App, source: faust.TopicT, registry: CollectorRegistry) -> None:
-    segments = Counter("kommunepuls_metrics_segments_consumed_total",
-                       "Segments of cohort facts consumed.", registry=registry)
+class MetricsMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.facts = Counter("kommunepuls_metrics_facts_total", "Citizen facts received.",
+                             ["outcome"], registry=registry)
+        self.dead = Counter("kommunepuls_dead_letters_total",
+                            "Records sent to the dead-letter topic.", ["service"],
+                            registry=registry)
+        self.flush = Histogram("kommunepuls_metrics_read_model_write_duration_seconds",
+                               "Time to write one batch to the read models.", registry=registry,
+                               buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.citizens = Gauge("kommunepuls_metrics_citizens", "Citizens held in memory.",
+                              ["partition"], registry=registry)
+        self.through = Gauge("kommunepuls_metrics_events_through_position",
+                             "Event store position the partition's read models reflect.",
+                             ["partition"], registry=registry)
+
+
+class MetricsWorker:
+    def __init__(self, settings: Settings, registry: CollectorRegistry, dead_topic: str) -> None:
+        self.settings = settings
+        self.metrics = MetricsMetrics(registry)
+        self.dead_topic = dead_topic
+        self.table = CellTable()
+        self.partitions: dict[int, PartitionState] = {}
+        self.io = Connections(settings)
+        self.pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self.pool, self.producer = await self.io.open()
+
+    async def state(self, partition: int) -> PartitionState:
+        assert self.pool is not None
+        found = self.partitions.get(partition)
+        if found is None:
+            found = self.partitions[partition] = await load_partition(self.pool, partition,
+                                                                      self.table)
+            log.info("loaded partition", partition=partition, citizens=len(found.citizens),
+                     through=found.through)
+        return found
+
+    def forget(self, partitions: set[int]) -> None:
+        # Everything is flushed before a batch is acknowledged: nothing to save here.
+        for partition in partitions:
+            self.partitions.pop(partition, None)
+
+    async def process(self, records: list[tuple[int, bytes, dict[str, bytes]]]) -> None:
+        await self.start()
+        assert self.pool is not None
+        touched: set[int] = set()
+        for partition, value, headers in records:
+            try:
+                batch = facts.decode(value)
+            except (ValueError, TypeError, KeyError) as exc:
+                await self.dead_letter(value, f"undecodable facts: {type(exc).__name__}")
+                continue
+            state = await self.state(partition)
+            for fact in batch:
+                outcome = "applied" if state.apply(fact) else "stale"
+                self.metrics.facts.labels(outcome).inc()
+            through = headers.get(facts.HEADER_THROUGH)
+            if through:
+                state.through = max(state.through, int(through))
+            touched.add(partition)
+        started = time.perf_counter()
+        for partition in sorted(touched):
+            state = self.partitions[partition]
+            await flush(self.pool, state)
+            self.metrics.citizens.labels(str(partition)).set(len(state.citizens))
+            self.metrics.through.labels(str(partition)).set(state.through)
+        self.metrics.flush.observe(time.perf_counter() - started)
+
+    async def dead_letter(self, value: bytes, reason: str) -> None:
+        assert self.producer is not None
+        await self.producer.send_and_wait(self.dead_topic, value,
+                                          headers=[("reason", reason.encode()),
+                                                   ("service", b"metrics")])
+        self.metrics.dead.labels("metrics").inc()
+        log.warning("dead-lettered a record", reason=reason)
+
+
+def register_agents(app: faust.App, source: faust.TopicT, worker: MetricsWorker) -> None:
+    worker.io.close_on_shutdown(app)
 
     @app.agent(source, name="count_indicator_members")
     async def count_indicator_members(stream: Any) -> None:
-        async for _segment in stream:
-            segments.inc()
+        async for batch in stream.take_events(BATCH_RECORDS, within=BATCH_WITHIN_S):
+            # The batch is flushed to PostgreSQL before faust may acknowledge it.
+            await worker.process([(e.message.partition, e.value,
+                                   dict(e.message.headers or ())) for e in batch])
+
+    @app.on_partitions_revoked.connect
+    async def drop_revoked_partitions(sender: Any, revoked: set[Any], **_: Any) -> None:
+        worker.forget({tp.partition for tp in revoked if tp.topic == source.get_topic_name()})

@@ -1,4 +1,4 @@
-"""Metrics: counts cell contributions into indicator read models in PostgreSQL."""
+"""Metrics: counts citizens' cells into indicator read models in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry
 from kommunepuls.config import Settings
 from kommunepuls.kafka import topic_name
 from kommunepuls.streaming import create_faust_app
-from services.metrics.agents import register_agents
+from services.metrics.agents import MetricsWorker, register_agents
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
@@ -17,5 +17,6 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                            registry=registry)
     source = app.topic(topic_name(settings, settings.topic_cohort_facts), value_type=bytes,
                        value_serializer="raw", key_type=bytes, key_serializer="raw")
-    register_agents(app, source, registry)
+    worker = MetricsWorker(settings, registry, topic_name(settings, settings.topic_dead_letters))
+    register_agents(app, source, worker)
     return app

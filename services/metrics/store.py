@@ -1,0 +1,123 @@
+"""Metrics read models in PostgreSQL: load a partition's state, flush it in one transaction.
+
+The flush writes the changed counts, the changed citizens' cells and the partition's
+checkpoint together (the tracking-table pattern), so what PostgreSQL holds is always a
+state the stream really passed through — a restarted worker continues from it exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import orjson
+
+from kommunepuls.domain.evaluation import Cell
+from kommunepuls.storage.event_store import read_checkpoint, write_checkpoint
+from services.metrics.state import CellTable, CitizenCells, PartitionState
+
+
+def checkpoint_name(partition: int) -> str:
+    return f"metrics:p{partition}"
+
+
+async def load_partition(pool: asyncpg.Pool, partition: int, table: CellTable) -> PartitionState:
+    state = PartitionState(partition, table)
+    rows = await pool.fetch(
+        "SELECT citizen_id, position, day, cells FROM citizen_contributions WHERE partition = $1",
+        partition)
+    for row in rows:
+        ids = table.ids(frozenset(Cell(*c) for c in row["cells"]))
+        state.citizens[row["citizen_id"]] = CitizenCells(row["position"],
+                                                         row["day"].toordinal(), ids)
+        for cell in ids:
+            state.totals[cell] += 1
+    state.through = await read_checkpoint(pool, checkpoint_name(partition))
+    return state
+
+
+_UPSERT_COUNTS = """
+INSERT INTO indicator_counts AS c (indicator, municipality, period, grp, partition, numerator,
+                                   denominator, events_through, computed_at)
+SELECT * FROM unnest($1::text[], $2::char(3)[], $3::text[], $4::smallint[], $5::smallint[],
+                     $6::int[], $7::int[], $8::bigint[], $9::timestamptz[])
+ON CONFLICT (indicator, municipality, period, grp, partition) DO UPDATE
+SET numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator,
+    events_through = EXCLUDED.events_through, computed_at = EXCLUDED.computed_at"""
+
+_DELETE_COUNTS = """
+DELETE FROM indicator_counts c USING unnest($1::text[], $2::char(3)[], $3::text[],
+                                            $4::smallint[]) AS k(i, m, p, g)
+WHERE c.indicator = k.i AND c.municipality = k.m AND c.period = k.p AND c.grp = k.g
+  AND c.partition = $5"""
+
+_UPSERT_CITIZENS = """
+INSERT INTO citizen_contributions (partition, citizen_id, position, day, cells)
+SELECT $1, c, p, d, j::jsonb FROM unnest($2::text[], $3::bigint[], $4::date[], $5::text[])
+     AS u(c, p, d, j)
+ON CONFLICT (partition, citizen_id) DO UPDATE
+SET position = EXCLUDED.position, day = EXCLUDED.day, cells = EXCLUDED.cells"""
+
+# A revision is recorded when a cell's pooled value differs from its latest revision.
+_REVISE = """
+WITH keys AS (
+    SELECT * FROM unnest($1::text[], $2::char(3)[], $3::text[], $4::smallint[]) AS k(i, m, p, g)
+), pooled AS (
+    SELECT k.i, k.m, k.p, k.g, coalesce(sum(c.numerator), 0)::int AS n,
+           coalesce(sum(c.denominator), 0)::int AS d
+    FROM keys k LEFT JOIN indicator_counts c
+      ON c.indicator = k.i AND c.municipality = k.m AND c.period = k.p AND c.grp = k.g
+    GROUP BY k.i, k.m, k.p, k.g
+), latest AS (
+    SELECT DISTINCT ON (r.indicator, r.municipality, r.period, r.grp)
+           r.indicator, r.municipality, r.period, r.grp, r.numerator, r.denominator
+    FROM indicator_revisions r JOIN keys k
+      ON r.indicator = k.i AND r.municipality = k.m AND r.period = k.p AND r.grp = k.g
+    ORDER BY r.indicator, r.municipality, r.period, r.grp, r.id DESC
+)
+INSERT INTO indicator_revisions (indicator, municipality, period, grp, numerator, denominator,
+                                 events_through)
+SELECT p.i, p.m, p.p, p.g, p.n, p.d, $5 FROM pooled p
+LEFT JOIN latest l ON l.indicator = p.i AND l.municipality = p.m AND l.period = p.p
+                  AND l.grp = p.g
+WHERE l.indicator IS NULL AND p.d > 0 OR (l.numerator, l.denominator) IS DISTINCT FROM (p.n, p.d)
+  AND l.indicator IS NOT NULL"""
+
+
+async def flush(pool: asyncpg.Pool, state: PartitionState) -> int:
+    """Write what changed since the last flush; return the number of count rows written."""
+    counts = state.dirty_counts()
+    if not counts and not state.dirty_citizens and not state.through:
+        return 0
+    now = datetime.now(UTC)
+    live = [(k, c) for k, c in counts.items() if c.denominator]
+    gone = [k for k, c in counts.items() if not c.denominator]
+    p = state.partition
+    async with pool.acquire() as conn, conn.transaction():
+        if live:
+            await conn.execute(
+                _UPSERT_COUNTS, [k.indicator for k, _ in live], [k.municipality for k, _ in live],
+                [k.period for k, _ in live], [k.group or 0 for k, _ in live], [p] * len(live),
+                [c.numerator for _, c in live], [c.denominator for _, c in live],
+                [state.through] * len(live), [now] * len(live))
+        if gone:
+            await conn.execute(_DELETE_COUNTS, [k.indicator for k in gone],
+                               [k.municipality for k in gone], [k.period for k in gone],
+                               [k.group or 0 for k in gone], p)
+        if state.dirty_citizens:
+            ids = sorted(state.dirty_citizens)
+            rows = [state.citizens[c] for c in ids]
+            await conn.execute(
+                _UPSERT_CITIZENS, p, ids, [r.position for r in rows],
+                [datetime.fromordinal(r.day).date() for r in rows],
+                # As JSON text: asyncpg would read nested lists as array dimensions.
+                [orjson.dumps([list(state.table.cells[c]) for c in r.cells]).decode()
+                 for r in rows])
+        if counts:
+            keys = list(counts)
+            await conn.execute(_REVISE, [k.indicator for k in keys],
+                               [k.municipality for k in keys], [k.period for k in keys],
+                               [k.group or 0 for k in keys], state.through)
+        await write_checkpoint(conn, checkpoint_name(p), state.through)
+    state.clean()
+    return len(counts)
