@@ -23,8 +23,8 @@ from services.cohorts.evaluate import by_partition, facts_for_citizens, sweep
 log = get_logger("kommunepuls.cohorts")
 # faust hands us up to this many segments (≤ 500 events each) at once: one store read and
 # one fold per citizen per batch, however many of its events the batch holds.
-BATCH_SEGMENTS = 40
-BATCH_WITHIN_S = 0.2
+BATCH_SEGMENTS = 100
+BATCH_WITHIN_S = 0.5
 FACTS_PER_RECORD = 200
 
 

@@ -14,13 +14,13 @@ import asyncpg
 from kommunepuls.domain.citizen import fold
 from kommunepuls.domain.evaluation import contributions
 from kommunepuls.domain.records import StoredEvent
-from kommunepuls.facts import Fact
+from kommunepuls.facts import Fact, pack_all
 from kommunepuls.segments import partition_for
 from kommunepuls.storage.event_store import iter_all, read_citizens
 
 
 def fact_for(citizen_id: str, events: list[StoredEvent], today: date) -> Fact:
-    cells = contributions(fold(events), today) if events else frozenset()
+    cells = pack_all(contributions(fold(events), today)) if events else ()
     position = max((e.position for e in events), default=0)
     return Fact(citizen_id, position, today.toordinal(), cells)
 

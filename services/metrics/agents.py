@@ -14,7 +14,7 @@ from kommunepuls import facts
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
 from kommunepuls.streaming import Connections
-from services.metrics.state import CellTable, PartitionState
+from services.metrics.state import PartitionState
 from services.metrics.store import flush, load_partition
 
 log = get_logger("kommunepuls.metrics")
@@ -44,7 +44,6 @@ class MetricsWorker:
         self.settings = settings
         self.metrics = MetricsMetrics(registry)
         self.dead_topic = dead_topic
-        self.table = CellTable()
         self.partitions: dict[int, PartitionState] = {}
         self.io = Connections(settings)
         self.pool: asyncpg.Pool | None = None
@@ -57,8 +56,7 @@ class MetricsWorker:
         assert self.pool is not None
         found = self.partitions.get(partition)
         if found is None:
-            found = self.partitions[partition] = await load_partition(self.pool, partition,
-                                                                      self.table)
+            found = self.partitions[partition] = await load_partition(self.pool, partition)
             log.info("loaded partition", partition=partition, citizens=len(found.citizens),
                      through=found.through)
         return found

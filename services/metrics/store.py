@@ -10,28 +10,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
-import orjson
 
-from kommunepuls.domain.evaluation import Cell
 from kommunepuls.storage.event_store import read_checkpoint, write_checkpoint
-from services.metrics.state import CellTable, CitizenCells, PartitionState
+from services.metrics.state import PartitionState
 
 
 def checkpoint_name(partition: int) -> str:
     return f"metrics:p{partition}"
 
 
-async def load_partition(pool: asyncpg.Pool, partition: int, table: CellTable) -> PartitionState:
-    state = PartitionState(partition, table)
+async def load_partition(pool: asyncpg.Pool, partition: int) -> PartitionState:
+    state = PartitionState(partition)
     rows = await pool.fetch(
         "SELECT citizen_id, position, day, cells FROM citizen_contributions WHERE partition = $1",
         partition)
     for row in rows:
-        ids = table.ids(frozenset(Cell(*c) for c in row["cells"]))
-        state.citizens[row["citizen_id"]] = CitizenCells(row["position"],
-                                                         row["day"].toordinal(), ids)
-        for cell in ids:
-            state.totals[cell] += 1
+        state.load(row["citizen_id"], row["position"], row["day"].toordinal(),
+                   tuple(row["cells"]))
     state.through = await read_checkpoint(pool, checkpoint_name(partition))
     return state
 
@@ -53,7 +48,7 @@ WHERE c.indicator = k.i AND c.municipality = k.m AND c.period = k.p AND c.grp = 
 
 _UPSERT_CITIZENS = """
 INSERT INTO citizen_contributions (partition, citizen_id, position, day, cells)
-SELECT $1, c, p, d, j::jsonb FROM unnest($2::text[], $3::bigint[], $4::date[], $5::text[])
+SELECT $1, c, p, d, j::bigint[] FROM unnest($2::text[], $3::bigint[], $4::date[], $5::text[])
      AS u(c, p, d, j)
 ON CONFLICT (partition, citizen_id) DO UPDATE
 SET position = EXCLUDED.position, day = EXCLUDED.day, cells = EXCLUDED.cells"""
@@ -110,9 +105,8 @@ async def flush(pool: asyncpg.Pool, state: PartitionState) -> int:
             await conn.execute(
                 _UPSERT_CITIZENS, p, ids, [r.position for r in rows],
                 [datetime.fromordinal(r.day).date() for r in rows],
-                # As JSON text: asyncpg would read nested lists as array dimensions.
-                [orjson.dumps([list(state.table.cells[c]) for c in r.cells]).decode()
-                 for r in rows])
+                # As array literals: unnest of a 2-D array would flatten the citizens' cells.
+                ["{" + ",".join(map(str, r.cells)) + "}" for r in rows])
         if counts:
             keys = list(counts)
             await conn.execute(_REVISE, [k.indicator for k in keys],

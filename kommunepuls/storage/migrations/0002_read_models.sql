@@ -30,7 +30,7 @@ CREATE TABLE citizen_contributions (
     citizen_id  text NOT NULL,
     position    bigint NOT NULL,   -- last event of the citizen these cells reflect
     day         date NOT NULL,     -- the platform day they were evaluated on
-    cells       jsonb NOT NULL,
+    cells       bigint[] NOT NULL,  -- packed cells, see kommunepuls/facts.py
     PRIMARY KEY (partition, citizen_id)
 );
 

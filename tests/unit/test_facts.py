@@ -1,0 +1,34 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kommunepuls.domain.catalogue import CATALOGUE
+from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell
+from kommunepuls.facts import INDICATOR_CODES, Fact, decode, encode, pack, pack_all, unpack
+from kommunepuls.reference import municipalities
+
+cells = st.builds(
+    Cell,
+    st.sampled_from(sorted(INDICATOR_CODES)),
+    st.sampled_from(sorted(municipalities())),
+    st.one_of(st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(2000, 2099),
+                        st.integers(1, 12)),
+              st.builds(lambda m: f"m{m:02d}", st.integers(1, 29))),
+    st.sampled_from([None, 1, 2, 3, 6]),
+    st.sampled_from([NUMERATOR, DENOMINATOR]),
+)
+
+
+@given(cells)
+def test_a_packed_cell_unpacks_to_itself(cell: Cell) -> None:
+    assert unpack(pack(cell)) == cell
+
+
+def test_every_catalogued_indicator_has_a_stable_code() -> None:
+    assert {d.id for d in CATALOGUE} <= set(INDICATOR_CODES)
+    assert len(set(INDICATOR_CODES.values())) == len(INDICATOR_CODES)
+
+
+def test_facts_round_trip_through_their_encoding() -> None:
+    cell = Cell("fsm_virksomhedsforloeb", "851", "2018-03", 1, NUMERATOR)
+    fact = Fact("c1", 42, 737000, pack_all([cell]))
+    assert decode(encode([fact])) == [fact]
