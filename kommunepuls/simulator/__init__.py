@@ -1,8 +1,8 @@
 """Simulated fagsystem traffic for the FSM programme, calibrated to seeds/004.
 
-    from kommunepuls.simulator import SimConfig, generate
-    for emission in generate(SimConfig(seed=1, citizens=2_000)):
-        send(emission.envelope)   # at emission.emit_at, in simulated time
+Usage: ``for e in generate(SimConfig(seed=1, citizens=2_000)): send(e.envelope)``, each
+envelope sent at ``e.emit_at`` in simulated time. `model.py` holds every calibrated number
+with its source; `calibration.py` counts a run's shape to check it.
 """
 
 from kommunepuls.simulator.emission import Emission

@@ -58,10 +58,11 @@ def pipeline(settings: Settings, db: asyncpg.Pool, tmp_path: Path
         yield settings, ingest
 
 
-async def wait_for_agreement(db: asyncpg.Pool, budget_s: float = 60) -> int:
+async def wait_for_agreement(db: asyncpg.Pool, budget_s: float = 60,
+                             today: date | None = TODAY) -> int:
     deadline = time.monotonic() + budget_s
     while True:
-        batch, _ = await recompute_counts(db, TODAY)
+        batch, _ = await recompute_counts(db, today or TODAY)
         differences = compare(await live_counts(db), batch)
         if not differences and batch:
             return len(batch)
@@ -88,3 +89,38 @@ async def test_worked_example_flows_through_the_pipeline_to_50_percent(
            WHERE indicator = 'fsm_virksomhedsforloeb' AND municipality = '461'
              AND period = '2019-06'""")
     assert (row["n"], row["d"]) == (2, 4)
+
+
+async def test_a_late_correction_revises_march_and_as_of_still_answers_the_old_value(
+        settings: Settings, db: asyncpg.Pool, tmp_path: Path, jwt_secret: bytes) -> None:
+    """Five group-1 citizens of 851; two had a virksomhedspraktik in March 2018 -> 2 / 5.
+    In late April the case system retracts one of them (it really started in May, outside
+    March's window) -> 1 / 5. The March value as known before the correction stays 2 / 5."""
+    settings = worker_settings(settings.model_copy(update={"today": date(2018, 4, 30)}))
+    await ensure_topics(settings)
+    visit = {"programme": "flere_skal_med", "target_group": "kontanthjaelp_aktivitetsparat",
+             "group": 1}
+    cprs = [f"1{i}0385{2000 + i}" for i in range(5)]
+    first = [envelope(c, "visitation", "2018-01-01", visit, "851") for c in cprs]
+    march = [envelope(c, "tilbud_started", "2018-03-05",
+                      {"tilbud_id": f"T-{i}", "kind": "virksomhedspraktik"}, "851")
+             for i, c in enumerate(cprs[:2])]
+    query = """SELECT numerator, denominator, recorded_at FROM indicator_revisions
+               WHERE indicator = 'fsm_virksomhedsforloeb' AND municipality = '851'
+                 AND period = '2018-03' AND recorded_at <= $1 ORDER BY id DESC LIMIT 1"""
+    with stream_workers(settings, tmp_path / "logs"), TestClient(create_app(settings)) as ingest:
+        post(ingest, jwt_secret, first + march)
+        await wait_for_agreement(db, today=settings.today)
+        known_then = await db.fetchval("SELECT clock_timestamp()")
+        assert tuple((await db.fetchrow(query, known_then))[:2]) == (2, 5)
+        correction = [
+            envelope(cprs[1], "event_retracted", "2018-04-27",
+                     {"event_id": march[1]["event_id"], "reason": "wrong_date"}, "851"),
+            envelope(cprs[1], "tilbud_started", "2018-05-02",
+                     {"tilbud_id": "T-1b", "kind": "virksomhedspraktik"}, "851"),
+        ]
+        post(ingest, jwt_secret, correction)
+        await wait_for_agreement(db, today=settings.today)
+    now = await db.fetchval("SELECT clock_timestamp()")
+    assert tuple((await db.fetchrow(query, now))[:2]) == (1, 5)
+    assert tuple((await db.fetchrow(query, known_then))[:2]) == (2, 5)
