@@ -231,3 +231,48 @@ def verify(
     console.print(table)
     console.print(f"[red]{len(differences)} differences[/] in {cells} cells")
     raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    citizens: Annotated[int, typer.Option(help="FSM citizens across the 98 municipalities.")]
+    = 4_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same traffic.")] = 1,
+    start: Annotated[str, typer.Option(help="First simulated day.")] = "2017-08-01",
+    end: Annotated[str, typer.Option(help="Last simulated day.")] = "2019-12-31",
+    speed: Annotated[float, typer.Option(
+        help="Simulated seconds per real second (86400 = a day a second; 0 = flat out).")]
+    = 86_400.0,
+    ingest_url: Annotated[str, typer.Option(help="Ingest API to post to.")]
+    = "http://127.0.0.1:8001",
+    ndjson: Annotated[Path | None, typer.Option(help="Write NDJSON here instead of posting.")]
+    = None,
+    faults: Annotated[bool, typer.Option(
+        help="Late events, duplicates, retractions and invalid events.")] = True,
+    drive_clock: Annotated[bool, typer.Option(
+        help="Set the platform's today to the simulated day (needs DATABASE_URL).")] = True,
+) -> None:
+    """Generate fagsystem traffic for all 98 municipalities (deterministic for a seed)."""
+    from datetime import date
+
+    from kommunepuls.simulator.generator import SimConfig, generate
+
+    shares = {} if faults else {"late_share": 0.0, "duplicate_share": 0.0,
+                                "retraction_share": 0.0, "invalid_share": 0.0}
+    config = SimConfig(seed=seed, citizens=citizens, start=date.fromisoformat(start),
+                       end=date.fromisoformat(end), **shares)
+    if ndjson is not None:
+        from kommunepuls.simulator.ndjson import write_envelopes
+
+        console.print(f"wrote {write_envelopes(generate(config), ndjson)} envelopes to {ndjson}")
+        return
+    from kommunepuls.simulator.feed import run_simulation
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format, service="simulate")
+    stats = asyncio.run(run_simulation(settings, config, ingest_url=ingest_url, speed=speed,
+                                       drive_clock=drive_clock))
+    console.print(f"sent {stats.sent} events: {stats.accepted} accepted, "
+                  f"{stats.duplicates} duplicates, {stats.rejected} rejected "
+                  f"({stats.rate:.0f} events/s)")
+

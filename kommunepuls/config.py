@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = 16 * 1024 * 1024
     segment_max_events: int = 500
     segment_max_ms: int = 50
-    checkpoint_interval_s: float = 2.0
+    # Least time between two re-evaluations of every citizen for a new day (cohorts).
+    sweep_interval_s: float = 5.0
     suppression_threshold: int = 5
     # Fixes the platform's "today" (tests, reproducible recomputes); otherwise a simulator's
     # clock in the database, otherwise the real date.

@@ -13,19 +13,27 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import asyncpg
 import httpx
 from rich.console import Console
+from rich.live import Live
 
 from kommunepuls.config import Settings
+from kommunepuls.embedded import summary
 from kommunepuls.embedded.broker import TansuBroker
 from kommunepuls.embedded.postgres import EmbeddedPostgres
 from kommunepuls.embedded.process import die_with_parent
 from kommunepuls.kafka import ensure_topics
-from kommunepuls.storage.db import connect
+from kommunepuls.storage.db import connect, create_pool
 from kommunepuls.storage.migrate import migrate
+from services.ingest.relay import rewind_to_durable
 
 SERVICES = ("ingest", "cohorts", "metrics", "gateway")
+# Enough citizens for 98 municipalities to look alive, few enough that a day's sweep of
+# every citizen keeps up with a simulated day per second on a laptop.
+DEMO_CITIZENS = 4_000
 
 
 @dataclass
@@ -94,6 +102,38 @@ async def _stop_children(children: list[Child], grace_s: float = 15.0) -> None:
             await child.process.wait()
 
 
+async def _spawn(args: list[str], env: dict[str, str],
+                 log_file: Path | None) -> asyncio.subprocess.Process:
+    output = log_file.open("ab") if log_file else asyncio.subprocess.PIPE
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "kommunepuls", *args, env=env,
+            stdout=output, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+            start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+        )
+    finally:
+        if log_file:
+            output.close()  # type: ignore[union-attr]
+
+
+async def _live_summary(pool: asyncpg.Pool, settings: Settings, console: Console,
+                        stop: asyncio.Event) -> None:
+    before = None
+    with Live(console=console, refresh_per_second=1, transient=False) as live:
+        while not stop.is_set():
+            try:
+                now = await summary.take(pool, settings.kafka_partitions)
+                live.update(summary.render(now, before))
+                before = now
+            except (OSError, asyncpg.PostgresError):
+                pass  # a summary is not worth failing the demo for
+            try:
+                await asyncio.wait_for(stop.wait(), 2.0)
+            except TimeoutError:
+                pass
+
+
 async def run_platform(settings: Settings, *, simulate: bool, console: Console) -> int:
     started = time.monotonic()
     data_dir = settings.data_dir.resolve()
@@ -103,7 +143,9 @@ async def run_platform(settings: Settings, *, simulate: bool, console: Console) 
     broker = TansuBroker(settings.embedded_broker_port,
                          log_file=data_dir / "logs" / "broker.log").start()
     children: list[Child] = []
+    extra: list[asyncio.subprocess.Process] = []
     pumps: list[asyncio.Task[None]] = []
+    pool: asyncpg.Pool | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -120,19 +162,22 @@ async def run_platform(settings: Settings, *, simulate: bool, console: Console) 
         finally:
             await conn.close()
         console.print(f"postgres ready, {len(applied)} migration(s) applied")
+        pool = await create_pool(run_settings, max_size=2)
+        # The embedded broker starts empty every time: republish what was never counted.
+        old, new = await rewind_to_durable(pool, settings.kafka_partitions)
+        if new < old:
+            console.print(f"broker is new: republishing events after position {new}")
         await ensure_topics(run_settings)
         console.print(f"broker ready at {broker.bootstrap_servers}")
         env = service_env(settings, database_url, broker.bootstrap_servers)
+        log_dir = data_dir / "logs"
         for name in SERVICES:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kommunepuls", "serve", name, env=env,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL, preexec_fn=die_with_parent,
-                start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
-            )
+            # With the live summary on screen, service logs go to files instead.
+            process = await _spawn(["serve", name], env, log_dir / f"{name}.log" if simulate
+                                   else None)
             children.append(Child(name, process, health_url(settings, name)))
-            assert process.stdout is not None
-            pumps.append(asyncio.create_task(_pump(name, process.stdout, console)))
+            if process.stdout is not None:
+                pumps.append(asyncio.create_task(_pump(name, process.stdout, console)))
         missing = await _wait_healthy(children, time.monotonic() + 60)
         if missing:
             console.print(f"[red]not healthy after 60 s: {', '.join(missing)}[/]")
@@ -143,11 +188,17 @@ async def run_platform(settings: Settings, *, simulate: bool, console: Console) 
             "  (API docs /docs, metrics /metrics)\n"
             f"  ingest   http://127.0.0.1:{settings.ingest_port}  (API docs /docs)\n"
             f"  tokens   .venv/bin/kommunepuls token --role national\n"
-            "Press Ctrl-C to stop.\n")
-        if simulate:
-            console.print("[yellow]simulator not wired yet: the stack runs without traffic[/]")
+            + (f"  logs     {log_dir}/<service>.log\n" if simulate else "")
+            + "Press Ctrl-C to stop.\n")
         exited = [asyncio.create_task(c.process.wait()) for c in children]
         stopped = asyncio.create_task(stop.wait())
+        if simulate:
+            simulator = await _spawn(["simulate", "--citizens", str(DEMO_CITIZENS),
+                                      "--ingest-url", f"http://127.0.0.1:{settings.ingest_port}"],
+                                     env, log_dir / "simulator.log")
+            extra.append(simulator)
+            watch = asyncio.create_task(_live_summary(pool, settings, console, stop))
+            pumps.append(watch)
         await asyncio.wait([*exited, stopped], return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
         dead = [c.name for c in children if c.process.returncode is not None]
@@ -156,6 +207,12 @@ async def run_platform(settings: Settings, *, simulate: bool, console: Console) 
         return 1 if dead else 0
     finally:
         console.print("stopping services…")
+        for process in extra:
+            if process.returncode is None:
+                process.terminate()
+                await process.wait()
+        if pool is not None:
+            await pool.close()
         await _stop_children(children)
         for pump in pumps:
             pump.cancel()

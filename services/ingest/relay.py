@@ -120,3 +120,18 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
     except TimeoutError:
         pass
+
+
+async def rewind_to_durable(pool: asyncpg.Pool, partitions: int) -> tuple[int, int]:
+    """After the broker lost its data: move the relay back to where every metrics partition
+    has durably processed case-events, so what was published but never counted is
+    published again (consumers drop what they already have). Returns (old, new)."""
+    old = await read_checkpoint(pool, CHECKPOINT)
+    rows = await pool.fetch("SELECT name, position FROM checkpoints WHERE name LIKE 'metrics:p%'")
+    reached = {r["name"]: r["position"] for r in rows}
+    durable = min((reached.get(f"metrics:p{p}", 0) for p in range(partitions)), default=0)
+    new = min(old, durable)
+    if new != old:
+        await write_checkpoint(pool, CHECKPOINT, new)
+        log.info("relay rewound after broker loss", old=old, new=new)
+    return old, new
