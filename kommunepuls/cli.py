@@ -276,3 +276,26 @@ def simulate(
                   f"{stats.duplicates} duplicates, {stats.rejected} rejected "
                   f"({stats.rate:.0f} events/s)")
 
+
+
+@app.command()
+def recover() -> None:
+    """After the broker lost its data: recreate topics and republish what was not counted."""
+    from kommunepuls.kafka import ensure_topics
+    from kommunepuls.storage.db import create_pool
+    from services.ingest.relay import rewind_to_durable
+
+    settings = _settings()
+
+    async def run() -> tuple[list[str], int, int]:
+        created = await ensure_topics(settings)
+        pool = await create_pool(settings, max_size=1)
+        try:
+            old, new = await rewind_to_durable(pool, settings.kafka_partitions)
+        finally:
+            await pool.close()
+        return created, old, new
+
+    created, old, new = asyncio.run(run())
+    console.print(f"topics created: {', '.join(created) or 'none'}; relay checkpoint {old} -> "
+                  f"{new} (the relay republishes from there)")

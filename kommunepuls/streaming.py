@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import faust
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from kommunepuls.config import Settings
@@ -99,3 +101,28 @@ class Connections:
         @app.on_before_shutdown.connect
         async def _close(sender: Any, **_: Any) -> None:
             await self.close()
+
+
+TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+             asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, KafkaError,
+             TimeoutError)
+
+
+async def until_done(step: Callable[[], Awaitable[None]], what: str,
+                     log: Any, *, max_wait_s: float = 5.0) -> None:
+    """Retry a step through outages of PostgreSQL or the broker.
+
+    faust acknowledges a record even when the agent raises, so a batch must not be given
+    up on a transient error: it would be lost. The step must be safe to repeat (ours are:
+    facts are versioned, flushes are upserts).
+    """
+    wait = 0.2
+    while True:
+        try:
+            await step()
+            return
+        except TRANSIENT as exc:
+            log.warning("transient failure; retrying", step=what, error=type(exc).__name__,
+                        retry_in_s=wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, max_wait_s)

@@ -33,6 +33,16 @@ class EmbeddedPostgres:
             self._server = get_server(self.data_dir, cleanup_mode=mode)
         return self
 
+    def ensure_running(self) -> None:
+        """Start the server again if it died (crash recovery replays its WAL)."""
+        assert self._server is not None, "start() first"
+        self._server.ensure_postgres_running()  # type: ignore[attr-defined]
+
+    @property
+    def pid(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.get_pid())  # type: ignore[attr-defined]
+
     @property
     def socket_dir(self) -> str:
         assert self._server is not None, "start() first"

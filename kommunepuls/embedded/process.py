@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
+import subprocess
 import sys
+from pathlib import Path
+
+from kommunepuls.config import Settings
 
 _PR_SET_PDEATHSIG = 1
 
@@ -14,3 +19,12 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def spawn_service(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
+    """`kommunepuls serve NAME` as a child configured by exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOMMUNEPULS_")}
+    env.update(settings.to_env())
+    return subprocess.Popen([sys.executable, "-m", "kommunepuls", "serve", name], env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            preexec_fn=die_with_parent)

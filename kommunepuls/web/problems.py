@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -121,6 +122,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return problem_response(error.problem(request.url.path), headers)
 
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        # The database is away (restart, failover): tell clients to retry, never a 500.
+        problem = Problem(type=PROBLEM_BASE + "unavailable", title="Service unavailable",
+                          status=503, detail=f"storage unavailable ({type(exc).__name__}); "
+                          "retry with the same event_ids", instance=request.url.path)
+        return problem_response(problem, {"Retry-After": "2"})
+
+    for unavailable in (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                        asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError):
+        app.add_exception_handler(unavailable, on_unavailable)
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)

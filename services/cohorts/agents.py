@@ -17,7 +17,7 @@ from kommunepuls import facts, segments
 from kommunepuls.clock import platform_today
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
-from kommunepuls.streaming import Connections
+from kommunepuls.streaming import Connections, until_done
 from services.cohorts.evaluate import by_partition, facts_for_citizens, sweep
 
 log = get_logger("kommunepuls.cohorts")
@@ -56,6 +56,8 @@ class CohortsWorker:
         self.producer: AIOKafkaProducer | None = None
         self.evaluated_day: dict[int, date] = {}  # partition -> day its citizens were swept
         self.last_sweep = 0.0
+        # citizen -> (position, day) of its last evaluation; losing it only costs rework.
+        self.evaluated: dict[str, tuple[int, int]] = {}
         # Batches and clock ticks take turns: facts of one partition must leave in the
         # order they were evaluated, or an older evaluation could overwrite a newer one.
         self.turn = asyncio.Lock()
@@ -67,7 +69,7 @@ class CohortsWorker:
                    reason: str) -> None:
         assert self.producer is not None
         futures = []
-        for start in range(0, len(batch), FACTS_PER_RECORD):
+        for start in range(0, max(len(batch), 1), FACTS_PER_RECORD):
             chunk = batch[start:start + FACTS_PER_RECORD]
             headers = [(facts.HEADER_THROUGH, str(through).encode())] if through else []
             futures.append(await self.producer.send(
@@ -78,18 +80,21 @@ class CohortsWorker:
 
     async def process(self, records: list[tuple[int, bytes]]) -> None:
         """Evaluate the citizens of a batch of segments and send their facts."""
-        await self.start()
-        assert self.pool is not None
+        await until_done(self.start, "connect", log)
         async with self.turn:
-            await self._process(records)
+            await until_done(lambda: self._process(records), "process", log)
 
     async def tick(self, partitions: list[int]) -> None:
         """A clock tick: sweep partitions whose day has passed even if no event came."""
-        await self.start()
-        assert self.pool is not None
+        await until_done(self.start, "connect", log)
         async with self.turn:
-            today = await platform_today(self.settings, self.pool)
-            await self.sweep_if_new_day(partitions, today)
+
+            async def step() -> None:
+                assert self.pool is not None
+                await self.sweep_if_new_day(partitions,
+                                            await platform_today(self.settings, self.pool))
+
+            await until_done(step, "tick", log)
 
     async def _process(self, records: list[tuple[int, bytes]]) -> None:
         assert self.pool is not None
@@ -97,7 +102,7 @@ class CohortsWorker:
         today = await platform_today(self.settings, self.pool)
         partitions = sorted({p for p, _ in records})
         await self.sweep_if_new_day(partitions, today)
-        citizens: dict[int, set[str]] = {}
+        citizens: dict[int, dict[str, int]] = {}  # partition -> citizen -> newest position
         through: dict[int, int] = {}
         for partition, value in records:
             try:
@@ -106,11 +111,22 @@ class CohortsWorker:
                 await self.dead_letter(value, f"undecodable segment: {type(exc).__name__}")
                 continue
             self.metrics.events.inc(len(events))
-            citizens.setdefault(partition, set()).update(e.citizen_id for e in events)
+            newest = citizens.setdefault(partition, {})
+            for e in events:
+                if e.position > newest.get(e.citizen_id, 0):
+                    newest[e.citizen_id] = e.position
             if events:
                 through[partition] = max(through.get(partition, 0), events[-1].position)
-        for partition, ids in sorted(citizens.items()):
-            batch = await facts_for_citizens(self.pool, ids, today)
+        day = today.toordinal()
+        for partition, newest in sorted(citizens.items()):
+            # An evaluation reads all of a citizen's stored events, often more than the
+            # stream has delivered yet: skip citizens already evaluated past these events
+            # (catching up, most are), so each is folded about once, not once per segment.
+            stale = [c for c, position in newest.items()
+                     if self.evaluated.get(c, (0, 0)) < (position, day)]
+            batch = await facts_for_citizens(self.pool, stale, today) if stale else []
+            self.remember(batch)
+            # An empty record still carries `through`: metrics' checkpoint must move on.
             await self.send(partition, batch, through.get(partition), "events")
         self.metrics.batch.observe(time.perf_counter() - started)
 
@@ -134,11 +150,16 @@ class CohortsWorker:
         if stale:
             self.last_sweep = time.monotonic()
             swept = await sweep(self.pool, stale, self.settings.kafka_partitions, today)
+            self.remember(swept)
             for partition, batch in by_partition(swept, self.settings.kafka_partitions):
                 await self.send(partition, batch, None, "new_day")
             log.info("swept citizens for a new day", day=today.isoformat(), citizens=len(swept))
         for p in stale:
             self.evaluated_day[p] = today
+
+    def remember(self, batch: Sequence[facts.Fact]) -> None:
+        for fact in batch:
+            self.evaluated[fact.citizen_id] = fact.version
 
     async def dead_letter(self, value: bytes, reason: str) -> None:
         assert self.producer is not None

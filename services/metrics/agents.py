@@ -13,9 +13,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from kommunepuls import facts
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
-from kommunepuls.streaming import Connections
+from kommunepuls.streaming import Connections, until_done
 from services.metrics.state import PartitionState
-from services.metrics.store import flush, load_partition
+from services.metrics.store import flush as flush_partition
+from services.metrics.store import load_partition
 
 log = get_logger("kommunepuls.metrics")
 BATCH_RECORDS = 100
@@ -61,14 +62,26 @@ class MetricsWorker:
                      through=found.through)
         return found
 
+    async def state_retrying(self, partition: int) -> PartitionState:
+        found: list[PartitionState] = []
+
+        async def load() -> None:
+            found.append(await self.state(partition))
+
+        await until_done(load, "load", log)
+        return found[0]
+
+    async def flush(self, state: PartitionState) -> None:
+        assert self.pool is not None
+        await flush_partition(self.pool, state)
+
     def forget(self, partitions: set[int]) -> None:
         # Everything is flushed before a batch is acknowledged: nothing to save here.
         for partition in partitions:
             self.partitions.pop(partition, None)
 
     async def process(self, records: list[tuple[int, bytes, dict[str, bytes]]]) -> None:
-        await self.start()
-        assert self.pool is not None
+        await until_done(self.start, "connect", log)
         touched: set[int] = set()
         for partition, value, headers in records:
             try:
@@ -76,7 +89,7 @@ class MetricsWorker:
             except (ValueError, TypeError, KeyError) as exc:
                 await self.dead_letter(value, f"undecodable facts: {type(exc).__name__}")
                 continue
-            state = await self.state(partition)
+            state = await self.state_retrying(partition)
             for fact in batch:
                 outcome = "applied" if state.apply(fact) else "stale"
                 self.metrics.facts.labels(outcome).inc()
@@ -87,7 +100,8 @@ class MetricsWorker:
         started = time.perf_counter()
         for partition in sorted(touched):
             state = self.partitions[partition]
-            await flush(self.pool, state)
+            # Applied facts stay dirty until a flush succeeds, so retrying loses nothing.
+            await until_done(lambda s=state: self.flush(s), "flush", log)
             self.metrics.citizens.labels(str(partition)).set(len(state.citizens))
             self.metrics.through.labels(str(partition)).set(state.through)
         self.metrics.flush.observe(time.perf_counter() - started)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +13,7 @@ import httpx
 
 from kommunepuls.config import Settings
 from kommunepuls.embedded.broker import free_port
+from kommunepuls.embedded.process import spawn_service
 
 
 def worker_settings(settings: Settings) -> Settings:
@@ -23,11 +22,7 @@ def worker_settings(settings: Settings) -> Settings:
 
 
 def start_worker(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOMMUNEPULS_")}
-    env.update(settings.to_env())
-    env["KOMMUNEPULS_LOG_FORMAT"] = "console"
-    return subprocess.Popen([sys.executable, "-m", "kommunepuls", "serve", name], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return spawn_service(settings, name, log)
 
 
 def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path,
