@@ -1,0 +1,1 @@
+"""Benchmarks (`python -m bench.<name>`); results and how to read them in BENCHMARKS.md."""
