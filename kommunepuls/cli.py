@@ -299,3 +299,8 @@ def recover() -> None:
     created, old, new = asyncio.run(run())
     console.print(f"topics created: {', '.join(created) or 'none'}; relay checkpoint {old} -> "
                   f"{new} (the relay republishes from there)")
+
+
+from kommunepuls.cli_grafana import grafana_app  # noqa: E402  (sub-app, imported once defined)
+
+app.add_typer(grafana_app, name="grafana")

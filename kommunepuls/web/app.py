@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
-from starlette.routing import Match
 
 from kommunepuls.config import Settings
 from kommunepuls.storage.db import create_pool
@@ -20,12 +19,10 @@ Hook = Callable[[FastAPI], Awaitable[None]]
 
 
 def _route_template(request: Request) -> str:
-    # Label by route template, never by raw path: paths may carry ids.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "unmatched"
+    # Label by route template, never by raw path: paths may carry ids. The router leaves the
+    # matched route in the scope (also for routes of included routers).
+    route = request.scope.get("route")
+    return str(getattr(route, "path", None) or "unmatched")
 
 
 def create_base_app(

@@ -96,6 +96,8 @@ class Relay:
             if stop.is_set():
                 return
             log.info("relay elected", topic=self.topic)
+            # In production no other step creates the platform's topics (tests and `up` do).
+            await _until_topics(self.settings, stop)
             try:
                 while not stop.is_set():
                     producer = make_producer(self.settings)
@@ -135,3 +137,15 @@ async def rewind_to_durable(pool: asyncpg.Pool, partitions: int) -> tuple[int, i
         await write_checkpoint(pool, CHECKPOINT, new)
         log.info("relay rewound after broker loss", old=old, new=new)
     return old, new
+
+
+async def _until_topics(settings: Settings, stop: asyncio.Event) -> None:
+    from kommunepuls.kafka import ensure_topics
+
+    while not stop.is_set():
+        try:
+            await ensure_topics(settings)
+            return
+        except Exception as exc:  # broker not reachable yet: the relay waits for it
+            log.warning("cannot create topics yet", error=type(exc).__name__)
+            await _sleep_or_stop(stop, 2.0)
