@@ -36,6 +36,8 @@ from kommunepuls.domain.event_data import (
     EventType,
     ExemptionEndedData,
     ExemptionStartedData,
+    MicroloanEndedData,
+    MicroloanGrantedData,
     OrdinaryHoursData,
     RaskmeldingData,
     RelocatedData,
@@ -272,6 +274,26 @@ class EventRetractedEvent(_Envelope):
         return self
 
 
+class MicroloanGrantedEvent(_Envelope):
+    """A microloan is granted to start a business (frikommune experiment Mikrolån).
+    occurred_at is the first day of the microloan period, in which the citizen receives the
+    loan and support (6 months in the experiment, seeds/000 L198); the period is open until
+    a microloan_ended with the same loan_id."""
+
+    type: Literal["microloan_granted"]
+    schema_version: V1
+    data: MicroloanGrantedData
+
+
+class MicroloanEndedEvent(_Envelope):
+    """A microloan period ends. occurred_at is its last day (inclusive); self-support is
+    followed up from the day after (seeds/000 L193-195)."""
+
+    type: Literal["microloan_ended"]
+    schema_version: V1
+    data: MicroloanEndedData
+
+
 # Current envelopes by type, and older versions still accepted (upcast on parsing).
 ENVELOPES: dict[EventType, type[_Envelope]] = {
     EventType.VISITATION: VisitationEvent,
@@ -290,6 +312,8 @@ ENVELOPES: dict[EventType, type[_Envelope]] = {
     EventType.AFKLARET: AfklaretEvent,
     EventType.RELOCATED: RelocatedEvent,
     EventType.EVENT_RETRACTED: EventRetractedEvent,
+    EventType.MICROLOAN_GRANTED: MicroloanGrantedEvent,
+    EventType.MICROLOAN_ENDED: MicroloanEndedEvent,
 }
 LEGACY_ENVELOPES: dict[tuple[EventType, int], type[_Envelope]] = {
     (EventType.SAMTALE, 1): SamtaleEventV1,
@@ -342,7 +366,9 @@ EventIn = Annotated[
     | Annotated[ExemptionEndedEvent, Tag("exemption_ended")]
     | Annotated[AfklaretEvent, Tag("afklaret")]
     | Annotated[RelocatedEvent, Tag("relocated")]
-    | Annotated[EventRetractedEvent, Tag("event_retracted")],
+    | Annotated[EventRetractedEvent, Tag("event_retracted")]
+    | Annotated[MicroloanGrantedEvent, Tag("microloan_granted")]
+    | Annotated[MicroloanEndedEvent, Tag("microloan_ended")],
     Discriminator(event_tag, custom_error_type="event_type", custom_error_message=EVENT_TYPE_ERROR),
 ]
 """Any event a sender may send: every type, every accepted schema_version."""

@@ -28,6 +28,9 @@ from kommunepuls.domain.fields import (
 # week is a typing error; a month has at most 31 x 24 = 744 hours.
 MAX_HOURS_PER_WEEK = 80
 MAX_HOURS_PER_MONTH = 744
+# A microloan above ten million kroner is a typing error whatever the programme; the
+# Mikrolån experiment itself lent 1,000-50,000 kr. (seeds/003 L9818).
+MAX_MICROLOAN_DKK = 10_000_000
 
 
 class EventType(StrEnum):
@@ -47,6 +50,8 @@ class EventType(StrEnum):
     AFKLARET = "afklaret"
     RELOCATED = "relocated"
     EVENT_RETRACTED = "event_retracted"
+    MICROLOAN_GRANTED = "microloan_granted"
+    MICROLOAN_ENDED = "microloan_ended"
 
 
 class Programme(StrEnum):
@@ -68,6 +73,9 @@ class TargetGroup(StrEnum):
     REVALIDERING = "revalidering"
     DAGPENGE = "dagpenge"
     DAGPENGE_DIMITTEND = "dagpenge_dimittend"
+    # Førtidspensionister in a løntilskud job (LAB § 2, nr. 6; seeds/001 L1099): the
+    # experiments' follow-up rules for them need the group named.
+    FOERTIDSPENSION = "foertidspension"
 
 
 class SamtaleFormV1(StrEnum):
@@ -261,6 +269,21 @@ class EventRetractedData(_Data):
     reason: Code = Field(description=_REASON.format(example="registration_error"))
 
 
+class MicroloanGrantedData(_Data):
+    loan_id: OpaqueId = Field(
+        description="The sending system's id of this microloan; microloan_ended refers to it "
+        "(1-100 characters: letters, digits and . _ : / -; must not contain a CPR number)."
+    )
+    amount_dkk: (
+        Annotated[int, Field(strict=True, ge=1, le=MAX_MICROLOAN_DKK)] | None
+    ) = Field(None, description="Amount granted in whole kroner, if known.")
+
+
+class MicroloanEndedData(_Data):
+    loan_id: OpaqueId = Field(description="The id sent in microloan_granted.")
+    reason: Code | None = Field(None, description=_REASON.format(example="afsluttet"))
+
+
 # The current data model per type; the envelope for a type carries this version.
 DATA_MODELS: dict[EventType, type[_Data]] = {
     EventType.VISITATION: VisitationData,
@@ -279,6 +302,8 @@ DATA_MODELS: dict[EventType, type[_Data]] = {
     EventType.AFKLARET: AfklaretData,
     EventType.RELOCATED: RelocatedData,
     EventType.EVENT_RETRACTED: EventRetractedData,
+    EventType.MICROLOAN_GRANTED: MicroloanGrantedData,
+    EventType.MICROLOAN_ENDED: MicroloanEndedData,
 }
 CURRENT_VERSIONS: dict[EventType, int] = {t: 1 for t in EventType} | {EventType.SAMTALE: 2}
 # Older versions still accepted on ingest (and found in the store), with their data model.

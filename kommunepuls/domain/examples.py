@@ -81,6 +81,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "2019-04-02",
         {"event_id": "0d6c1f2e-4b6a-4c1e-9f3a-000000000005", "reason": "registration_error"},
     ),
+    "microloan_granted": _envelope(
+        18, "microloan_granted", "2018-03-01", {"loan_id": "ML-3", "amount_dkk": 40000}
+    ),
+    "microloan_ended": _envelope(19, "microloan_ended", "2018-08-31", {"loan_id": "ML-3"}),
 }
 
 # Older schema versions still accepted on ingest, keyed by (type, schema_version).

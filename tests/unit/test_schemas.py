@@ -191,6 +191,8 @@ def _data(event_type: str) -> st.SearchStrategy[dict[str, Any]]:
         "afklaret": {"outcome": st.sampled_from(vocab["AfklaretOutcome"])},
         "relocated": {"to_municipality": MUNICIPALITIES},
         "event_retracted": {"event_id": st.uuids().map(str), "reason": CODES},
+        "microloan_granted": {"loan_id": IDS, "amount_dkk": _optional(st.integers(1, 10**7))},
+        "microloan_ended": {"loan_id": IDS, "reason": _optional(CODES)},
     }
     return st.fixed_dictionaries(fixed[event_type])
 
