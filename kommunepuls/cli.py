@@ -251,6 +251,8 @@ def simulate(
         help="Late events, duplicates, retractions and invalid events.")] = True,
     drive_clock: Annotated[bool, typer.Option(
         help="Set the platform's today to the simulated day (needs DATABASE_URL).")] = True,
+    experiments: Annotated[bool, typer.Option(
+        help="Also the frikommune experiments' citizens (microloans, graduates, ...).")] = True,
 ) -> None:
     """Generate fagsystem traffic for all 98 municipalities (deterministic for a seed)."""
     from datetime import date
@@ -271,7 +273,7 @@ def simulate(
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format, service="simulate")
     stats = asyncio.run(run_simulation(settings, config, ingest_url=ingest_url, speed=speed,
-                                       drive_clock=drive_clock))
+                                       drive_clock=drive_clock, experiments=experiments))
     console.print(f"sent {stats.sent} events: {stats.accepted} accepted, "
                   f"{stats.duplicates} duplicates, {stats.rejected} rejected "
                   f"({stats.rate:.0f} events/s)")

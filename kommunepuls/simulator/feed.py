@@ -21,6 +21,11 @@ from kommunepuls.clock import set_platform_today
 from kommunepuls.config import Settings
 from kommunepuls.reference import municipalities
 from kommunepuls.simulator.emission import Emission
+from kommunepuls.simulator.experiments import (
+    ExperimentTrafficConfig,
+    experiment_traffic,
+    merge,
+)
 from kommunepuls.simulator.generator import SimConfig, generate
 from kommunepuls.storage.db import create_pool
 
@@ -116,8 +121,10 @@ async def run_simulation(settings: Settings, config: SimConfig, *, ingest_url: s
                          speed: float, drive_clock: bool,
                          stats: FeedStats | None = None,
                          stop: asyncio.Event | None = None,
-                         transport: httpx.AsyncBaseTransport | None = None) -> FeedStats:
-    """Post the configured traffic to ingest as a fagsystem for all 98 municipalities."""
+                         transport: httpx.AsyncBaseTransport | None = None,
+                         experiments: bool = False) -> FeedStats:
+    """Post the configured traffic to ingest as a fagsystem for all 98 municipalities;
+    with `experiments`, also the frikommune experiments' citizens."""
     token = issue_token(settings.secret("jwt_secret"), subject="simulator", role=Role.fagsystem,
                         municipalities=sorted(municipalities()), ttl_seconds=7 * 24 * 3600)
     pool = await create_pool(settings, max_size=1) if drive_clock else None
@@ -129,7 +136,11 @@ async def run_simulation(settings: Settings, config: SimConfig, *, ingest_url: s
 
     start = datetime.combine(config.start, datetime.min.time())
     try:
-        return await feed(generate(config), ingest_url=ingest_url, token=token, start=start,
+        emissions: Iterator[Emission] = generate(config)
+        if experiments:
+            emissions = merge(emissions, experiment_traffic(ExperimentTrafficConfig(
+                seed=config.seed, start=config.start, end=config.end)))
+        return await feed(emissions, ingest_url=ingest_url, token=token, start=start,
                           speed=speed, stats=stats, set_today=set_today, stop=stop,
                           transport=transport)
     finally:
