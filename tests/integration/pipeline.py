@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import time
@@ -9,11 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from kommunepuls.config import Settings
 from kommunepuls.embedded.broker import free_port
 from kommunepuls.embedded.process import spawn_service
+from kommunepuls.segments import partition_for
 
 
 def worker_settings(settings: Settings) -> Settings:
@@ -63,3 +66,22 @@ def stream_workers(settings: Settings, logs: Path) -> Iterator[dict[str, subproc
     finally:
         for process in processes.values():
             stop(process)
+
+
+async def wait_caught_up(db: asyncpg.Pool, partitions: int, budget_s: float) -> float:
+    """Until every metrics partition's checkpoint has reached the newest stored event of
+    its citizens (cheap to poll, unlike a recompute); returns the seconds waited."""
+    started = time.monotonic()
+    rows = await db.fetch("SELECT citizen_id, max(position) AS p FROM events GROUP BY citizen_id")
+    newest: dict[int, int] = {}
+    for row in rows:
+        partition = partition_for(row["citizen_id"], partitions)
+        newest[partition] = max(newest.get(partition, 0), row["p"])
+    while True:
+        reached = {r["name"]: r["position"] for r in await db.fetch(
+            "SELECT name, position FROM checkpoints WHERE name LIKE 'metrics:p%'")}
+        if all(reached.get(f"metrics:p{p}", 0) >= top for p, top in newest.items()):
+            return time.monotonic() - started
+        if time.monotonic() - started > budget_s:
+            raise AssertionError(f"not caught up in {budget_s}s: {reached} < {newest}")
+        await asyncio.sleep(0.5)
