@@ -34,17 +34,16 @@ from kommunepuls.experiments.target_groups import RENUMBERED_ON, code_on
 from kommunepuls.experiments.targets import target_statuses
 from kommunepuls.reference import is_municipality
 from kommunepuls.storage.event_store import stored_from_row
-from kommunepuls.web.problems import InvalidRequest, NotFound, Problem
+from kommunepuls.web.problems import PROBLEM_RESPONSES, InvalidRequest, NotFound
 from kommunepuls.web.security import require_roles
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 Reader = Annotated[Principal, Depends(require_roles(Role.municipality, Role.national))]
 ExperimentId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$",
                                    examples=["ivaerksaetteri_dimittender"])]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": text}
-    for status, text in ((401, "No valid token"), (403, "Role not allowed"),
-                         (404, "No such experiment"), (422, "Invalid parameters"))}
+# Problems are documented as application/problem+json, the media type they are sent with.
+PROBLEMS: dict[int | str, dict[str, Any]] = PROBLEM_RESPONSES | {
+    404: PROBLEM_RESPONSES[422] | {"description": "No such experiment"}}
 
 # Every event of every citizen who has an event in one of the municipalities: a citizen's
 # history elsewhere (before moving in) belongs to their state too.
