@@ -10,7 +10,7 @@ import asyncpg
 import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from kommunepuls.config import Settings
 from kommunepuls.kafka import make_producer
@@ -126,3 +126,22 @@ async def until_done(step: Callable[[], Awaitable[None]], what: str,
                         retry_in_s=wait)
             await asyncio.sleep(wait)
             wait = min(wait * 2, max_wait_s)
+
+
+def consumer_lag_gauge(service: str, registry: CollectorRegistry) -> Gauge:
+    return Gauge(f"kommunepuls_{service}_consumer_lag_records",
+                 "Records of the source topic not yet processed, per partition.",
+                 ["partition"], registry=registry)
+
+
+def observe_lag(app: faust.App, gauge: Gauge, batch: list[Any]) -> None:
+    """Consumer lag per partition from the newest record of a batch (highwater - offset)."""
+    newest: dict[Any, int] = {}
+    for event in batch:
+        tp = event.message.tp
+        newest[tp] = max(newest.get(tp, -1), event.message.offset)
+    for tp, offset in newest.items():
+        try:
+            gauge.labels(str(tp.partition)).set(max(0, app.consumer.highwater(tp) - offset - 1))
+        except (KeyError, AttributeError, TypeError):
+            pass  # no highwater known yet for this partition (just assigned)

@@ -17,7 +17,7 @@ from kommunepuls import facts, segments
 from kommunepuls.clock import platform_today
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
-from kommunepuls.streaming import Connections, until_done
+from kommunepuls.streaming import Connections, consumer_lag_gauge, observe_lag, until_done
 from services.cohorts.evaluate import by_partition, facts_for_citizens, sweep
 
 log = get_logger("kommunepuls.cohorts")
@@ -37,6 +37,7 @@ class CohortsMetrics:
         self.dead = Counter("kommunepuls_dead_letters_total",
                             "Records sent to the dead-letter topic.", ["service"],
                             registry=registry)
+        self.lag = consumer_lag_gauge("cohorts", registry)
         self.batch = Histogram("kommunepuls_cohorts_batch_duration_seconds",
                                "Time to evaluate one batch of segments.", registry=registry,
                                buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
@@ -178,6 +179,7 @@ def register_agents(app: faust.App, source: faust.TopicT, worker: CohortsWorker,
     async def track_citizen_state(stream: Any) -> None:
         async for batch in stream.take_events(BATCH_SEGMENTS, within=BATCH_WITHIN_S):
             await worker.process([(e.message.partition, e.value) for e in batch])
+            observe_lag(app, worker.metrics.lag, batch)
 
     @app.timer(tick_seconds)
     async def move_windows_with_the_clock() -> None:

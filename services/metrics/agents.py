@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from kommunepuls import facts
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
-from kommunepuls.streaming import Connections, until_done
+from kommunepuls.streaming import Connections, consumer_lag_gauge, observe_lag, until_done
 from services.metrics.state import PartitionState
 from services.metrics.store import flush as flush_partition
 from services.metrics.store import load_partition
@@ -33,6 +33,7 @@ class MetricsMetrics:
         self.flush = Histogram("kommunepuls_metrics_read_model_write_duration_seconds",
                                "Time to write one batch to the read models.", registry=registry,
                                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.lag = consumer_lag_gauge("metrics", registry)
         self.citizens = Gauge("kommunepuls_metrics_citizens", "Citizens held in memory.",
                               ["partition"], registry=registry)
         self.through = Gauge("kommunepuls_metrics_events_through_position",
@@ -124,6 +125,7 @@ def register_agents(app: faust.App, source: faust.TopicT, worker: MetricsWorker)
             # The batch is flushed to PostgreSQL before faust may acknowledge it.
             await worker.process([(e.message.partition, e.value,
                                    dict(e.message.headers or ())) for e in batch])
+            observe_lag(app, worker.metrics.lag, batch)
 
     @app.on_partitions_revoked.connect
     async def drop_revoked_partitions(sender: Any, revoked: set[Any], **_: Any) -> None:
