@@ -303,6 +303,8 @@ def recover() -> None:
                   f"{new} (the relay republishes from there)")
 
 
-from kommunepuls.cli_grafana import grafana_app  # noqa: E402  (sub-app, imported once defined)
+from kommunepuls.cli_grafana import grafana_app  # noqa: E402  (sub-apps, imported once defined)
+from kommunepuls.cli_keys import keys  # noqa: E402
 
 app.add_typer(grafana_app, name="grafana")
+app.command()(keys)

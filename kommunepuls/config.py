@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = 30 * 24 * 3600
 
+    # The Kafka ingress (services/ingest/ingress.py): on unless a deployment takes HTTP only.
+    ingress_enabled: bool = True
+    # X25519 private key (base64) that opens fagsystems' sealed CPRs; wins over the key file.
+    ingress_private_key: SecretStr | None = None
+    # Where `kommunepuls keys` writes / ingest reads the key pair; None = <data_dir>/ingress-key.
+    ingress_key_file: Path | None = None
+
     ingest_max_events: int = 10_000
     ingest_max_bytes: int = 16 * 1024 * 1024
     segment_max_events: int = 500

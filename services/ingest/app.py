@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,15 +11,25 @@ from prometheus_client import CollectorRegistry
 
 from kommunepuls.config import Settings
 from kommunepuls.domain.events import event_adapter
+from kommunepuls.sealing import Opener, ingress_private_key
 from kommunepuls.web.app import create_base_app
+from services.ingest.ingest_key import router as ingest_key_router
+from services.ingest.ingress import Ingress
 from services.ingest.intake import IntakeMetrics
 from services.ingest.relay import Relay
 from services.ingest.routes import router as events_router
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None,
-               *, relay: bool = True) -> FastAPI:
+               *, relay: bool = True, ingress: bool | None = None) -> FastAPI:
+    """The ingest API; `relay` and `ingress` start its Kafka background work: the relay
+    (store -> case-events) and the ingress consumer (fagsystem-events -> store). The
+    ingress follows `relay` unless told otherwise, so `relay=False` (HTTP only: tests,
+    benchmarks) needs no broker."""
     registry = registry or CollectorRegistry()
+    ingress = (relay and settings.ingress_enabled) if ingress is None else ingress
+    # Resolved here, not in the background task: a missing key stops the start (ConfigError).
+    opener = Opener(ingress_private_key(settings)) if ingress else None
 
     async def start(app: FastAPI) -> None:
         app.state.relay_stop = asyncio.Event()
@@ -26,11 +37,22 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
         if relay:
             runner = Relay(settings, app.state.pool, registry)
             app.state.relay_task = asyncio.create_task(runner.run(app.state.relay_stop))
+        app.state.ingress_stop = asyncio.Event()
+        app.state.ingress_task = None
+        if opener is not None:
+            consumer = Ingress(settings, app.state.pool, registry, opener=opener,
+                               intake_metrics=app.state.intake_metrics)
+            app.state.ingress_task = asyncio.create_task(consumer.run(app.state.ingress_stop))
 
     async def stop(app: FastAPI) -> None:
         app.state.relay_stop.set()
+        app.state.ingress_stop.set()
         if app.state.relay_task is not None:
             await app.state.relay_task
+        if app.state.ingress_task is not None:
+            # Past the grace, cancel: uncommitted records are re-read and absorbed as duplicates.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(app.state.ingress_task, 10)
 
     app = create_base_app(
         settings, service="ingest", title="Kommunepuls ingest API",
@@ -41,7 +63,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     )
     app.state.pseudonym_key = settings.secret("pseudonym_key")
     app.state.intake_metrics = IntakeMetrics(registry)
+    app.state.ingress_opener = opener
     app.include_router(events_router)
+    app.include_router(ingest_key_router)
     _document_event_contract(app)
     return app
 

@@ -41,7 +41,7 @@ HTTP_SERVICES = ("ingest", "gateway")
 # What `docker compose up` must be given; none may have a default in the file.
 REQUIRED_SECRETS = (
     "POSTGRES_PASSWORD", "KOMMUNEPULS_PSEUDONYM_KEY", "KOMMUNEPULS_JWT_SECRET",
-    "GRAFANA_ADMIN_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD", "KOMMUNEPULS_INGRESS_PRIVATE_KEY",
 )
 # The port variable of each service, as Settings names it.
 PORT_VARIABLES = {

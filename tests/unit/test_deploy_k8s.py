@@ -35,6 +35,8 @@ SECRET_ENV = {
     "KOMMUNEPULS_PSEUDONYM_KEY": "pseudonym-key",
     "KOMMUNEPULS_JWT_SECRET": "jwt-secret",
 }
+# Only ingest opens sealed CPRs: only it gets the ingress private key.
+INGEST_SECRET_ENV = SECRET_ENV | {"KOMMUNEPULS_INGRESS_PRIVATE_KEY": "ingress-private-key"}
 HEALTH_PATHS = {"/healthz", "/readyz"}
 # Kinds defined by CRDs: kubernetes-validate has no schema for them; checked loosely below.
 CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
@@ -261,10 +263,11 @@ def test_secrets_are_referenced_never_stored(overlay: tuple[str, list[dict[str, 
         for container in spec["containers"]:
             refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container.get("env", [])
                     if "secretKeyRef" in e.get("valueFrom", {})}
+            wanted = INGEST_SECRET_ENV if name.endswith("ingest") else SECRET_ENV
             assert {k: (r["name"], r["key"]) for k, r in refs.items()} == {
-                k: (SECRET_NAME, key) for k, key in SECRET_ENV.items()}, name
+                k: (SECRET_NAME, key) for k, key in wanted.items()}, name
             literal = {e["name"] for e in container.get("env", []) if "value" in e}
-            assert not literal & set(SECRET_ENV), f"{name}: a secret as a literal value"
+            assert not literal & set(INGEST_SECRET_ENV), f"{name}: a secret as a literal value"
             config_refs = [e["configMapRef"]["name"] for e in container.get("envFrom", [])]
             assert any(n.startswith("kommunepuls-config") for n in config_refs), name
     assert not set(SECRET_ENV) & set(config_map_data(objects)), "secrets in the ConfigMap"

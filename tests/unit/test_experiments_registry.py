@@ -1,7 +1,8 @@
 """The experiment registry: it loads and validates, and every figure in it is in the seeds.
 
 The seed checks read the Danish source documents (KOMMUNEPULS_SEEDS_DIR, by default
-shared/seeds beside the repository) and are skipped where they are not present. For every Source the quote
+shared/seeds beside the repository) and are skipped where they are not present.
+For every Source the quote
 must be on the cited lines (whitespace aside); every number of a target, follow-up, rule or
 statement must be written in its quotes; every date must be one a quote states; every
 municipality must be named in its quotes.
