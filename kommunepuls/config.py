@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # Where `kommunepuls keys` writes / ingest reads the key pair; None = <data_dir>/ingress-key.
     ingress_key_file: Path | None = None
 
+    # Requests per second and burst per token on POST /v1/events (429 + Retry-After beyond).
+    ingest_rate_limit_per_s: float = 50.0
+    ingest_rate_limit_burst: float = 100.0
     ingest_max_events: int = 10_000
     ingest_max_bytes: int = 16 * 1024 * 1024
     segment_max_events: int = 500

@@ -16,6 +16,7 @@ from kommunepuls.web.app import create_base_app
 from services.ingest.ingest_key import router as ingest_key_router
 from services.ingest.ingress import Ingress
 from services.ingest.intake import IntakeMetrics
+from services.ingest.ratelimit import RateLimit
 from services.ingest.relay import Relay
 from services.ingest.routes import router as events_router
 
@@ -64,6 +65,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     app.state.pseudonym_key = settings.secret("pseudonym_key")
     app.state.intake_metrics = IntakeMetrics(registry)
     app.state.ingress_opener = opener
+    app.add_middleware(RateLimit, secret=settings.secret("jwt_secret"),
+                       rate_per_s=settings.ingest_rate_limit_per_s,
+                       burst=settings.ingest_rate_limit_burst)
     app.include_router(events_router)
     app.include_router(ingest_key_router)
     _document_event_contract(app)

@@ -16,9 +16,10 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     missing = []
     for field in Settings.model_fields:
         name = env_name(field)
-        # Host/port pairs share a row: `KOMMUNEPULS_INGEST_HOST` / `_PORT`.
+        # Pairs share a row: `KOMMUNEPULS_INGEST_HOST` / `_PORT`.
         short = "`_" + name.rsplit("_", 1)[1] + "`"
-        if f"`{name}`" not in text and not (name.endswith(("_PORT", "_HOST")) and short in text):
+        paired = name.endswith(("_PORT", "_HOST", "_BURST"))
+        if f"`{name}`" not in text and not (paired and short in text):
             missing.append(name)
     assert missing == []
 
