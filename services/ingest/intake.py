@@ -6,25 +6,37 @@ fagsystem gets the same result whichever way it sends.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import time
+from collections import Counter as Tally
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import ValidationError
 
 from kommunepuls.auth import Principal
 from kommunepuls.domain.event_data import EventType
-from kommunepuls.domain.events import data_json, parse_event, validation_problems
+from kommunepuls.domain.events import EventIn, data_json, parse_event, validation_problems
+from kommunepuls.domain.examples import EXAMPLE_CPR
 from kommunepuls.domain.identifiers import citizen_id
 from kommunepuls.storage.event_store import NewEvent, append, body_hash
 from kommunepuls.web.problems import PROBLEM_BASE, Problem
-from services.ingest.models import EventResult, IngestResult
 
 _KNOWN_TYPES = frozenset(t.value for t in EventType)
+# Validating an event is ~20 µs of CPU that never yields; a request of 1,000 would hold the
+# event loop for ~20 ms. Meanwhile another request's append holds the store's head lock and
+# needs this loop to read its replies, so every request behind that lock would wait too
+# (measured: 4 concurrent batches were slower than 1). Yielding this often bounds the stall
+# to ~1 ms, at ~1 % of the CPU.
+_YIELD_EVERY = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,12 @@ class IntakeMetrics:
                                 registry=registry,
                                 buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
 
+    def count(self, tally: Tally[tuple[str, str]]) -> None:
+        """Add a request's (type, status) counts: one labels() lookup per pair, not per event."""
+        for (kind, status), n in tally.items():
+            self.events.labels(kind, status).inc(n)
+        tally.clear()
+
 
 def _problem(slug: str, title: str, status: int, detail: str,
              errors: list[dict[str, Any]] | None = None) -> Problem:
@@ -55,9 +73,69 @@ def _problem(slug: str, title: str, status: int, detail: str,
                    errors=errors)  # type: ignore[arg-type]
 
 
+def _result(index: int, event_id: str | None, status: str, position: int | None,
+            problem: Problem | None = None) -> dict[str, Any]:
+    """One `EventResult` (models.py) as the plain dict the response is serialised from."""
+    return {"index": index, "event_id": event_id, "status": status, "position": position,
+            "problem": None if problem is None else problem.model_dump(mode="json")}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """The answer to one request, in the shape of `IngestResult` (models.py documents it).
+
+    The results are plain dicts, not `EventResult` models: building 1,000 models and
+    validating them again on the way out cost ~4 µs per event, a tenth of the request's
+    CPU, while these dicts cost ~0.3 µs (bench/ingest.py). Problems are still `Problem`
+    models, dumped, so their shape cannot drift from the documented one.
+    """
+
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[dict[str, Any]]
+
+    def json(self) -> bytes:
+        return orjson.dumps({"accepted": self.accepted, "duplicates": self.duplicates,
+                             "rejected": self.rejected, "results": self.results})
+
+
+def pseudonymiser(key: bytes) -> Callable[[str], str]:
+    """`citizen_id(cpr, key)` for CPRs the contract has already checked.
+
+    The same HMAC-SHA256, with the key schedule done once per request instead of once per
+    event and without checking the CPR a second time: 3.4 -> 1.4 µs per event. The check
+    against `citizen_id` keeps this bound to the domain's definition of the pseudonym.
+    """
+    reference = citizen_id(EXAMPLE_CPR, key)  # also refuses an empty key, as citizen_id does
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
+
+    def pseudonym(cpr: str) -> str:
+        digest = keyed.copy()
+        digest.update(cpr.encode("ascii"))
+        return digest.hexdigest()
+
+    if pseudonym(EXAMPLE_CPR) != reference:
+        raise RuntimeError("the ingest pseudonym differs from citizen_id")
+    return pseudonym
+
+
 def _sent_event_id(value: Any) -> str | None:
     event_id = value.get("event_id") if isinstance(value, dict) else None
     return event_id if isinstance(event_id, str) and len(event_id) <= 64 else None
+
+
+def _new_event(event: EventIn, pseudonym: str, key: bytes) -> NewEvent:
+    data = data_json(event)
+    fields = {"citizen_id": pseudonym, "municipality": event.municipality, "type": event.type,
+              "schema_version": event.schema_version,
+              "occurred_at": event.occurred_at.isoformat(), "source": event.source,
+              "case_ref": event.case_ref, "data": data}
+    return NewEvent(event_id=UUID(event.event_id), citizen_id=pseudonym,
+                    municipality=event.municipality, type=event.type,
+                    schema_version=event.schema_version, occurred_at=event.occurred_at,
+                    source=event.source, case_ref=event.case_ref, data=data,
+                    body_hash=body_hash(key, fields))
 
 
 async def ingest_items(
@@ -68,16 +146,18 @@ async def ingest_items(
     pseudonym_key: bytes,
     metrics: IntakeMetrics,
     today: date | None = None,
-) -> IngestResult:
-    results: list[EventResult | None] = [None] * len(items)
-    pending: list[tuple[int, NewEvent]] = []
+) -> IngestOutcome:
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    pending: list[tuple[int, str, NewEvent]] = []
+    tally: Tally[tuple[str, str]] = Tally()
+    pseudonym_of = pseudonymiser(pseudonym_key) if items else None
     for index, item in enumerate(items):
-        sent_id = _sent_event_id(item.value)
+        if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+            await asyncio.sleep(0)
         if item.parse_error is not None:
             problem = _problem("malformed-json", "Malformed JSON", 400, item.parse_error)
-            results[index] = EventResult(index=index, event_id=None, status="rejected",
-                                         position=None, problem=problem)
-            metrics.events.labels("invalid", "rejected").inc()
+            results[index] = _result(index, None, "rejected", None, problem)
+            tally["invalid", "rejected"] += 1
             continue
         try:
             event = parse_event(item.value, today=today)
@@ -85,58 +165,48 @@ async def ingest_items(
             errors = validation_problems(exc)
             detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(event)'}: {e['msg']}"
                                for e in errors)
-            results[index] = EventResult(
-                index=index, event_id=sent_id, status="rejected", position=None,
-                problem=_problem("validation", "Invalid event", 422, detail, errors))
-            metrics.events.labels(_type_label(item.value), "rejected").inc()
+            results[index] = _result(
+                index, _sent_event_id(item.value), "rejected", None,
+                _problem("validation", "Invalid event", 422, detail, errors))
+            tally[_type_label(item.value), "rejected"] += 1
             continue
         if not principal.may_act_for(event.municipality):
-            results[index] = EventResult(
-                index=index, event_id=event.event_id, status="rejected", position=None,
-                problem=_problem("forbidden", "Access denied", 403,
-                                 f"this token may not send events for municipality "
-                                 f"{event.municipality}",
-                                 [{"loc": ["municipality"], "msg": "not in the token"}]))
-            metrics.events.labels(event.type, "rejected").inc()
+            results[index] = _result(
+                index, event.event_id, "rejected", None,
+                _problem("forbidden", "Access denied", 403,
+                         f"this token may not send events for municipality "
+                         f"{event.municipality}",
+                         [{"loc": ["municipality"], "msg": "not in the token"}]))
+            tally[event.type, "rejected"] += 1
             continue
-        pseudonym = citizen_id(event.cpr, pseudonym_key)  # the CPR goes no further than here
-        data = data_json(event)
-        fields = {"citizen_id": pseudonym, "municipality": event.municipality,
-                  "type": event.type, "schema_version": event.schema_version,
-                  "occurred_at": event.occurred_at.isoformat(), "source": event.source,
-                  "case_ref": event.case_ref, "data": data}
-        pending.append((index, NewEvent(
-            event_id=UUID(event.event_id), citizen_id=pseudonym, municipality=event.municipality,
-            type=event.type, schema_version=event.schema_version, occurred_at=event.occurred_at,
-            source=event.source, case_ref=event.case_ref, data=data,
-            body_hash=body_hash(pseudonym_key, fields))))
+        assert pseudonym_of is not None
+        pseudonym = pseudonym_of(event.cpr)  # the CPR goes no further than here
+        # event.event_id is the canonical UUID text (the contract normalises it).
+        pending.append((index, event.event_id, _new_event(event, pseudonym, pseudonym_key)))
+    metrics.count(tally)  # rejections count even if the append below fails, as before
     if pending:
         started = time.perf_counter()
         async with pool.acquire() as conn:
-            stored = await append(conn, [e for _, e in pending])
+            stored = await append(conn, [e for _, _, e in pending])
         metrics.append.observe(time.perf_counter() - started)
-        for (index, new), outcome in zip(pending, stored, strict=True):
+        for (index, event_id, new), outcome in zip(pending, stored, strict=True):
             if outcome.status == "conflict":
                 problem = _problem(
                     "conflict", "Conflicting event_id", 409,
                     "an event with this event_id and a different body is already stored",
                     [{"loc": ["event_id"], "msg": "already used for another event"}])
-                results[index] = EventResult(index=index, event_id=str(new.event_id),
-                                             status="rejected", position=outcome.position,
-                                             problem=problem)
-                metrics.events.labels(new.type, "rejected").inc()
+                results[index] = _result(index, event_id, "rejected", outcome.position,
+                                         problem)
+                tally[new.type, "rejected"] += 1
             else:
-                results[index] = EventResult(index=index, event_id=str(new.event_id),
-                                             status=outcome.status, position=outcome.position,
-                                             problem=None)
-                metrics.events.labels(new.type, outcome.status).inc()
+                results[index] = _result(index, event_id, outcome.status, outcome.position)
+                tally[new.type, outcome.status] += 1
+        metrics.count(tally)
     metrics.batch.observe(len(items))
     final = [r for r in results if r is not None]
-    return IngestResult(
-        accepted=sum(r.status == "accepted" for r in final),
-        duplicates=sum(r.status == "duplicate" for r in final),
-        rejected=sum(r.status == "rejected" for r in final),
-        results=final)
+    statuses = Tally(r["status"] for r in final)
+    return IngestOutcome(accepted=statuses["accepted"], duplicates=statuses["duplicate"],
+                         rejected=statuses["rejected"], results=final)
 
 
 def _type_label(value: Any) -> str:
