@@ -117,13 +117,22 @@ class CitizenStory:
             join = max(start, self.visited - timedelta(days=between(rng, 30, 120)))
             if join < self.visited:
                 self.visits.insert(0, (join, 6))
+        regrouped = FAR
         if self.group == 1 and rng.random() < model.REGROUP_SHARE:
-            self.visits.append((self.visited + timedelta(days=between(rng, 180, 540)), 2))
+            regrouped = self.visited + timedelta(days=between(rng, 180, 540))
+            self.visits.append((regrouped, 2))
         activated = draw_activation(rng, self.profile, self.visited, home.activation)
         # Ordinary hours come to some citizens and not others (prior hours are the strongest
         # predictor, seeds/004 L2560-2564), more often in small municipalities (Table 4-2).
         works = rng.random() < self.profile.works * home.hours
         self.afklaret_on, self.outcome = draw_afklaret(rng, self.group, self.visited)
+        if regrouped != FAR:
+            # Group 2's rehabiliteringsspor leads on to ressourceforløb, fleksjob or
+            # førtidspension (seeds/004 L83-88): from the re-visitation the case is afklaret
+            # at group 2's pace, else these cases would hold group 2's share down by ~3 pp.
+            self.afklaret_on, self.outcome = min(
+                (self.afklaret_on, self.outcome), draw_afklaret(rng, 2, regrouped)
+            )
         self.business: tuple[date, date] | None = None
         if rng.random() < model.CVR_REGISTER_SHARE:
             opened = self.visited + timedelta(days=between(rng, 30, 700))

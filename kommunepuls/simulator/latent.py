@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from kommunepuls.simulator.periods import add_months, last_day, month_index
 
 GROUP_TABLE = Table(tuple((g, p.share) for g, p in model.GROUPS.items()))
 VISITATION_MONTH_TABLE = Table(tuple(enumerate(model.VISITATION_MONTH_WEIGHTS)))
+DAYS_PER_MONTH = 30.44
 OUTCOME_TABLES = {g: Table(p.outcomes) for g, p in model.GROUPS.items()}
 
 
@@ -50,11 +52,28 @@ def draw_afklaret(rng: random.Random, group: int, visited: date) -> tuple[date, 
     A constant hazard after the first months, set so that the group's share is reached
     AFKLARET_REFERENCE_MONTHS after visitation.
     """
-    p = model.GROUPS[group]
-    months = model.AFKLARET_REFERENCE_MONTHS - model.AFKLARET_EARLIEST_DAYS / 30.44
-    rate_per_day = -math.log(1.0 - p.afklaret) / (months * 30.44)
-    days = model.AFKLARET_EARLIEST_DAYS + int(rng.expovariate(rate_per_day))
+    days = model.AFKLARET_EARLIEST_DAYS + int(rng.expovariate(afklaret_rate_per_day(group)))
     return visited + timedelta(days=days), OUTCOME_TABLES[group].pick(rng)
+
+
+@functools.cache
+def afklaret_rate_per_day(group: int) -> float:
+    """The hazard a of afklaring that reaches the group's share s despite the competing
+    exits (moves, ended memberships) at rate c: with both constant from day d0 on, the
+    share afklaret first by day t is a / (a + c) * (1 - exp(-(a + c) * (t - d0))).
+    Solved for a by bisection; the share grows with a, so that converges."""
+    share = model.GROUPS[group].afklaret
+    days = model.AFKLARET_REFERENCE_MONTHS * DAYS_PER_MONTH - model.AFKLARET_EARLIEST_DAYS
+    competing = (model.RELOCATION_PER_YEAR + model.VISITATION_ENDED_PER_YEAR) / 365.25
+
+    def reached(a: float) -> float:
+        return a / (a + competing) * (1.0 - math.exp(-(a + competing) * days))
+
+    lo, hi = 0.0, 1.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if reached(mid) < share else (lo, mid)
+    return (lo + hi) / 2
 
 
 def draw_target_group(rng: random.Random, born: date, start: date) -> str:
