@@ -145,3 +145,11 @@ def observe_lag(app: faust.App, gauge: Gauge, batch: list[Any]) -> None:
             gauge.labels(str(tp.partition)).set(max(0, app.consumer.highwater(tp) - offset - 1))
         except (KeyError, AttributeError, TypeError):
             pass  # no highwater known yet for this partition (just assigned)
+
+
+async def send_dead_letter(producer: AIOKafkaProducer, topic: str, value: bytes, *,
+                           reason: str, service: str) -> None:
+    """Park a record no retry can help (it cannot be decoded), with the reason, and go on:
+    faust would acknowledge it anyway, so this is where it stays findable."""
+    await producer.send_and_wait(topic, value, headers=[("reason", reason.encode()),
+                                                        ("service", service.encode())])

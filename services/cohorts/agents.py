@@ -17,7 +17,13 @@ from kommunepuls import facts, segments
 from kommunepuls.clock import platform_today
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
-from kommunepuls.streaming import Connections, consumer_lag_gauge, observe_lag, until_done
+from kommunepuls.streaming import (
+    Connections,
+    consumer_lag_gauge,
+    observe_lag,
+    send_dead_letter,
+    until_done,
+)
 from services.cohorts.evaluate import by_partition, facts_for_citizens, sweep
 
 log = get_logger("kommunepuls.cohorts")
@@ -164,9 +170,8 @@ class CohortsWorker:
 
     async def dead_letter(self, value: bytes, reason: str) -> None:
         assert self.producer is not None
-        await self.producer.send_and_wait(self.dead_topic, value,
-                                          headers=[("reason", reason.encode()),
-                                                   ("service", b"cohorts")])
+        await send_dead_letter(self.producer, self.dead_topic, value, reason=reason,
+                               service="cohorts")
         self.metrics.dead.labels("cohorts").inc()
         log.warning("dead-lettered a record", reason=reason)
 

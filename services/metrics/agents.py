@@ -13,7 +13,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from kommunepuls import facts
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
-from kommunepuls.streaming import Connections, consumer_lag_gauge, observe_lag, until_done
+from kommunepuls.streaming import (
+    Connections,
+    consumer_lag_gauge,
+    observe_lag,
+    send_dead_letter,
+    until_done,
+)
 from services.metrics.state import PartitionState
 from services.metrics.store import flush as flush_partition
 from services.metrics.store import load_partition
@@ -109,9 +115,8 @@ class MetricsWorker:
 
     async def dead_letter(self, value: bytes, reason: str) -> None:
         assert self.producer is not None
-        await self.producer.send_and_wait(self.dead_topic, value,
-                                          headers=[("reason", reason.encode()),
-                                                   ("service", b"metrics")])
+        await send_dead_letter(self.producer, self.dead_topic, value, reason=reason,
+                               service="metrics")
         self.metrics.dead.labels("metrics").inc()
         log.warning("dead-lettered a record", reason=reason)
 
