@@ -1,5 +1,6 @@
-"""Grafana dashboards as code: generated from the indicator catalogue and the services'
-metric names, committed as JSON under deploy/grafana/dashboards (a test fails on drift).
+"""Grafana dashboards as code: generated from the indicator catalogue, the experiment
+registry and the services' metric names, committed as JSON under deploy/grafana/dashboards
+(a test fails on drift).
 
     kommunepuls grafana dashboards            # regenerate the committed JSON
     kommunepuls grafana dashboards --check    # exit 1 if the JSON differs from the code
@@ -12,6 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from kommunepuls.dashboards.experiments import experiment_builders
 from kommunepuls.dashboards.indicators import municipality_drilldown, national_overview
 from kommunepuls.dashboards.panels import Json
 from kommunepuls.dashboards.pipeline import pipeline_health
@@ -21,6 +23,7 @@ BUILDERS: dict[str, Callable[[], Json]] = {
     "national-overview.json": national_overview,
     "municipality.json": municipality_drilldown,
     "pipeline-health.json": pipeline_health,
+    **experiment_builders(),  # experiment-<id>.json, one per registered experiment
 }
 
 

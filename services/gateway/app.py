@@ -9,6 +9,7 @@ from kommunepuls.config import Settings
 from kommunepuls.web.app import create_base_app
 from services.gateway.catalogue import router as catalogue_router
 from services.gateway.experiments import router as experiments_router
+from services.gateway.experiments_overdue import router as experiments_overdue_router
 from services.gateway.indicator_metrics import GatewayCollector, LiveFigures, RefreshOnScrape
 from services.gateway.page import install_page
 from services.gateway.ranking import router as ranking_router
@@ -43,7 +44,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     registry.register(GatewayCollector(live))
     app.add_middleware(RefreshOnScrape, live=live)
     for router in (status_router, catalogue_router, values_router, ranking_router,
-                   revisions_router, worklist_router, experiments_router):
+                   revisions_router, worklist_router, experiments_router,
+                   experiments_overdue_router):
         app.include_router(router)
     install_page(app)
     return app

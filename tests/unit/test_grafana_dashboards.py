@@ -1,6 +1,7 @@
-"""deploy/grafana/dashboards: generated from the catalogue (no drift), laid out on Grafana's
-grid, reading only the provisioned data sources, and asking the gateway API only what its
-routes really take. (Metric names: test_grafana_promql.py; publishing: test_grafana_publish.py.)
+"""deploy/grafana/dashboards: generated from the catalogue and the experiment registry (no
+drift), laid out on Grafana's grid, reading only the provisioned data sources, and asking the
+gateway API only what its routes really take and answer. (Metric names:
+test_grafana_promql.py; publishing: test_grafana_publish.py.)
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from kommunepuls.dashboards import build_dashboards, dashboards_drift, render, w
 from kommunepuls.dashboards.panels import API, PROMETHEUS
 from kommunepuls.dashboards.series import calendar_series, curve_series
 from kommunepuls.domain.catalogue import CATALOGUE
+from kommunepuls.experiments.registry import registry as experiment_registry
+from kommunepuls.experiments.series import comparable
 from kommunepuls.reference import municipalities
 from tests.unit.deploy_helpers import REPO_ROOT
 from tests.unit.test_grafana_promql import offline_settings
@@ -140,16 +143,34 @@ def test_the_municipality_variable_lists_the_98_municipalities(dashboards: dict[
     assert sum("$municipality" in use for use in uses) > 20
 
 
+def _field(spec: Json, schema: Json, selector: str) -> Json | None:
+    """The schema a (dotted) Infinity selector reaches from `schema`, None if it reaches
+    nothing: the root selector "" is the response itself, a list selects its items, and a
+    union (e.g. a route answering one of two models) any of its alternatives."""
+    if "$ref" in schema:
+        return _field(spec, spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]],
+                      selector)
+    if "anyOf" in schema:
+        found = [_field(spec, s, selector) for s in schema["anyOf"] if s.get("type") != "null"]
+        return next((f for f in found if f is not None), None)
+    if not selector:
+        return _field(spec, schema["items"], "") if schema.get("type") == "array" else schema
+    part, _, rest = selector.partition(".")
+    properties = schema.get("properties")
+    if properties is not None:
+        return _field(spec, properties[part], rest) if part in properties else None
+    if schema.get("type") == "object":  # free-form (dict[str, ...]): any key
+        return _field(spec, schema.get("additionalProperties", {}), rest)
+    return None
+
+
 def test_api_queries_are_real_gateway_routes_and_fields(tmp_path: Path,
                                                         dashboards: dict[str, Json]) -> None:
     from services.gateway.app import create_app
-    from services.gateway.models import CurveOut, CurvePoint, IndicatorValueOut, SeriesOut
 
     spec = create_app(offline_settings(tmp_path)).openapi()
     routes = {re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"): operation["get"]
               for path, operation in spec["paths"].items() if "get" in operation}
-    rows = {("values", "series"): IndicatorValueOut, ("points", "values"): CurvePoint}
-    containers = {"series": SeriesOut, "values": CurveOut}
     ids = {d.id for d in CATALOGUE}
     checked = 0
     for dashboard in dashboards.values():
@@ -161,15 +182,37 @@ def test_api_queries_are_real_gateway_routes_and_fields(tmp_path: Path,
             accepted = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
             params = {p["key"] for p in target["url_options"]["params"]}
             assert params <= accepted, (panel["title"], params - accepted)
-            _, _, indicator, endpoint = path.strip("/").split("/")
-            assert indicator in ids, path
-            root = target["root_selector"]
-            assert root in containers[endpoint].model_fields, (path, root)
-            row = rows[root, endpoint]
+            kind, name = path.strip("/").split("/")[1:3]
+            assert name in (ids if kind == "indicators" else experiment_registry()), path
+            # The fields the panel reads exist in the route's documented response.
+            response = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            rows = _field(spec, response, target["root_selector"])
+            assert rows is not None, (path, target["root_selector"])
             for column in target["columns"]:
-                assert column["selector"] in row.model_fields, (path, column["selector"])
+                assert _field(spec, rows, column["selector"]) is not None, (
+                    path, target["root_selector"], column["selector"])
             checked += 1
-    assert checked >= len(calendar_series()) * 3 + len(curve_series()) * 2
+    assert checked >= (len(calendar_series()) * 3 + len(curve_series()) * 2
+                       + len(experiment_registry()) * 4)
+
+
+def test_every_experiment_has_its_dashboard(dashboards: dict[str, Json]) -> None:
+    for entry in experiment_registry().values():
+        dashboard = dashboards[f"experiment-{entry.id}.json"]
+        urls = {t["url"] for _, t in targets(dashboard)}
+        base = f"/v1/experiments/{entry.id}"
+        assert {base, f"{base}/comparison"} <= urls, entry.id
+        assert (f"{base}/followup" in urls) == bool(entry.followups), entry.id
+        assert not any(url.endswith("/overdue") for url in urls)  # citizens: never on Grafana
+        variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+        indicator = variables["indicator"]
+        assert [o["value"] for o in indicator["options"]] == list(comparable(entry))
+        comparison = variables["comparison"]["query"].split(",")
+        assert comparison and not set(comparison) & set(entry.municipalities), entry.id
+        if entry.comparison.municipalities:
+            assert comparison == list(entry.comparison.municipalities)
+    assert len([n for n in dashboards if n.startswith("experiment-")]) == len(
+        experiment_registry())
 
 
 def test_render_is_json_with_sorted_keys(dashboards: dict[str, Json]) -> None:
