@@ -94,11 +94,13 @@ async def _append(conn: asyncpg.Connection, events: Sequence[NewEvent],
                   before_commit: Callable[[], Awaitable[None]] | None, *,
                   lock_first: bool) -> list[AppendResult]:
     # The head lock is held from the UPDATE below to COMMIT, and every round trip in that
-    # span waits for this process's event loop, which may be busy validating another
+    # span also waits for this process's event loop, which may be busy validating another
     # request. So the duplicate lookup runs before the lock (a race with another appender
     # ends in the unique constraint, and append retries with lock_first), and taking the
-    # lock reserves the positions in the same statement: 3 round trips under the lock
-    # instead of 5.
+    # lock reserves the positions in the same statement: the lock spans 4 round trips
+    # (UPDATE, COPY's two, COMMIT) instead of 6. Measured with 2 ingest workers on a
+    # contended machine: backends waiting on the lock in 6-28 % of samples instead of
+    # 16-38 %, 13-53 % more events/s; alone on one connection, ~6 % more events/s.
     async with conn.transaction():
         if lock_first:
             await conn.execute("SELECT 1 FROM event_store_head FOR UPDATE")

@@ -106,3 +106,27 @@ async def test_a_stored_v1_samtale_is_read_as_v2(db: asyncpg.Pool) -> None:
         await append(conn, [v1])
     (stored,) = await read_after(db, 0)
     assert stored.schema_version == 2 and stored.data["form"] == "in_person"
+
+
+async def test_two_appenders_racing_on_one_event_id_store_it_once(db: asyncpg.Pool) -> None:
+    """The first appender holds X open; the second sends Y, X (same body) and Y again.
+    The duplicate lookup runs before the lock, so the second only learns of X from the
+    unique constraint and must retry its lookup under the lock: X is stored once, at the
+    first appender's position 1; Y gets position 2."""
+    x = event("c")
+    y = event("d")
+    started = asyncio.Event()
+
+    async def hold() -> None:
+        started.set()
+        await asyncio.sleep(0.3)
+
+    async with db.acquire() as first, db.acquire() as second:
+        holding = asyncio.create_task(append(first, [x], before_commit=hold))
+        await started.wait()
+        raced = await append(second, [y, x, y])
+        held = await holding
+    assert [(r.status, r.position) for r in held] == [("accepted", 1)]
+    assert [(r.status, r.position) for r in raced] == [("accepted", 2), ("duplicate", 1),
+                                                       ("duplicate", 2)]
+    assert await head_position(db) == 2
