@@ -701,6 +701,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="20,000 events per phase, 2 rounds")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--no-ingress", action="store_true",
+                        help="skip the Kafka ingress figure (issue 9) beside the HTTP one")
     args = parser.parse_args(argv)
     events, rounds = (20_000, 2) if args.quick else (args.events, args.rounds)
     workers = [int(w) for w in args.workers.split(",") if w]
@@ -716,6 +718,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         report = asyncio.run(measure(server.url(), events=events, batch=args.batch,
                                      clients=args.clients, workers=workers,
                                      rounds=rounds, log=log))
+        ingress = None if args.no_ingress else _ingress_figure(server.url(), events, log)
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -726,6 +729,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\nbest HTTP: {best.rate:,.0f} events/s ({name}) = "
           f"{best.rate / report.ceiling:.0%} of the COPY ceiling "
           f"({report.ceiling:,.0f} events/s)")
+    if ingress is not None:
+        print(f"Kafka ingress (client -> topic -> store, same run): {ingress:,.0f} events/s = "
+              f"{ingress / best.rate:.2f} x the best HTTP figure")
+
+
+def _ingress_figure(database_url: str, events: int, log: Callable[[str], None]) -> float:
+    """The same store fed through the Kafka ingress, measured by bench.ingress."""
+    from bench.ingress import measure as measure_ingress
+    from kommunepuls.embedded.broker import TansuBroker
+
+    log("starting the broker for the ingress figure")
+    broker = TansuBroker(free_port()).start()
+    try:
+        assert broker.process is not None
+        report = asyncio.run(measure_ingress(database_url, broker.bootstrap_servers,
+                                             events=min(events, 50_000),
+                                             broker_pid=broker.process.pid, log=log))
+    finally:
+        broker.stop()
+    return report.rate
 
 
 if __name__ == "__main__":
