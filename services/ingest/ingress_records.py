@@ -10,12 +10,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from kommunepuls.auth import Forbidden, InvalidToken, Principal, Role, verify_token
 from kommunepuls.domain.event_data import EventType
 from kommunepuls.sealing import Opener, UnsealError
 from kommunepuls.web.problems import PROBLEM_BASE, Problem
+from services.ingest.bodies import MalformedJSON, json_items, ndjson_items
 from services.ingest.intake import RawItem
 
 _KNOWN_TYPES = frozenset(t.value for t in EventType)
@@ -44,20 +43,9 @@ def split_record(value: bytes | None) -> list[RawItem]:
     if not value or not value.strip():
         return [RawItem(None, "the record is empty")]
     try:
-        parsed = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        pass  # NDJSON (or broken): line by line, so one bad line costs only itself
-    else:
-        return [RawItem(v) for v in parsed] if isinstance(parsed, list) else [RawItem(parsed)]
-    items = []
-    for number, line in enumerate(value.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(RawItem(orjson.loads(line)))
-        except orjson.JSONDecodeError as exc:
-            items.append(RawItem(None, f"line {number}: {exc.msg}"))
-    return items
+        return json_items(value)
+    except MalformedJSON:
+        return ndjson_items(value)  # NDJSON (or broken): line by line, a bad line costs itself
 
 
 def header_values(headers: Sequence[tuple[str, bytes]], name: str) -> list[bytes]:

@@ -11,6 +11,7 @@ from kommunepuls.auth import Principal, Role
 from kommunepuls.domain.events import EXAMPLES
 from kommunepuls.web.problems import PROBLEM_RESPONSES, ProblemError
 from kommunepuls.web.security import require_roles
+from services.ingest.bodies import MalformedJSON, json_items, ndjson_items
 from services.ingest.intake import RawItem, ingest_items
 from services.ingest.models import IngestResult
 
@@ -52,21 +53,11 @@ async def _read_limited(request: Request, max_bytes: int) -> bytes:
 
 def _items(body: bytes, media_type: str) -> list[RawItem]:
     if media_type == NDJSON:
-        items = []
-        for number, line in enumerate(body.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append(RawItem(orjson.loads(line)))
-            except orjson.JSONDecodeError as exc:
-                # One bad line must not cost the good lines beside it.
-                items.append(RawItem(None, f"line {number}: {exc.msg}"))
-        return items
+        return ndjson_items(body)
     try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedBody(f"the body is not valid JSON: {exc.msg}") from None
-    return [RawItem(v) for v in value] if isinstance(value, list) else [RawItem(value)]
+        return json_items(body)
+    except MalformedJSON as exc:
+        raise MalformedBody(f"the body is not valid JSON: {exc}") from None
 
 
 _EXAMPLE = EXAMPLES["tilbud_started"]

@@ -76,3 +76,17 @@ def test_responses_leak_no_server_version_and_allow_no_cross_origin(
     response = ingest.get("/healthz", headers={"Origin": "https://evil.example"})
     assert "server" not in response.headers
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_duplicate_keys_are_refused_and_cost_only_their_line(ingest: TestClient,
+                                                              jwt_secret: bytes) -> None:
+    one = orjson.dumps(ev()).decode()
+    twice = one[:-1] + ', "municipality": "101"}'  # the same key again, another value
+    whole = ingest.post("/v1/events", content=twice.encode(),
+                        headers={**auth(jwt_secret), "Content-Type": "application/json"})
+    assert whole.status_code == 400 and "duplicate key 'municipality'" in whole.json()["detail"]
+    lines = "\n".join([twice, orjson.dumps(ev()).decode()]).encode()
+    body = ingest.post("/v1/events", content=lines,
+                       headers={**auth(jwt_secret), "Content-Type": "application/x-ndjson"}).json()
+    assert [r["status"] for r in body["results"]] == ["rejected", "accepted"]
+    assert "duplicate key" in body["results"][0]["problem"]["detail"]
