@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,12 +24,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from kommunepuls.config import Settings
 from kommunepuls.embedded.broker import TansuBroker, free_port
 from kommunepuls.embedded.postgres import EmbeddedPostgres
 from kommunepuls.embedded.process import spawn_service
-from kommunepuls.kafka import ensure_topics
+from kommunepuls.kafka import consumer_options, ensure_topics, platform_topics
 from kommunepuls.recompute import compare, live_counts, recompute_counts
 from kommunepuls.simulator.feed import FeedStats, run_simulation
 from kommunepuls.simulator.generator import SimConfig, generate
@@ -175,3 +177,45 @@ async def test_nothing_is_lost_or_double_counted_when_any_component_is_killed(
     async with httpx.AsyncClient() as client:
         metrics = (await client.get(f"http://127.0.0.1:{settings.ingest_port}/metrics")).text
     assert "kommunepuls_events_ingested_total" in metrics
+    await assert_no_cpr_anywhere(platform, settings, {e.envelope["cpr"] for e in emissions
+                                                      if isinstance(e.envelope.get("cpr"), str)})
+
+
+TEN_DIGITS = re.compile(rb"(?<!\d)\d{6}-?\d{4}(?!\d)")
+
+
+def cprs_in(raw: bytes, cprs: set[str]) -> set[str]:
+    return {m.replace(b"-", b"").decode() for m in TEN_DIGITS.findall(raw)} & cprs
+
+
+async def assert_no_cpr_anywhere(platform: Platform, settings: Settings, cprs: set[str]) -> None:
+    """After the kills: not one CPR in the database, the services' logs or any topic."""
+    assert len(cprs) > 500
+    sample = next(iter(cprs))
+    assert cprs_in(f"x{sample[:6]}-{sample[6:]}y".encode(), cprs) == {sample}  # the scan works
+    pool = await create_pool(settings, max_size=1)
+    try:
+        tables = [r["tablename"] for r in await pool.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = $1", settings.database_schema)]
+        for table in tables:
+            dump = "\n".join(r["t"] for r in await pool.fetch(
+                f'SELECT t::text AS t FROM "{table}" t'))
+            assert not cprs_in(dump.encode(), cprs), f"CPR in table {table}"
+    finally:
+        await pool.close()
+    for log in platform.logs.glob("*.log"):
+        assert not cprs_in(log.read_bytes(), cprs), f"CPR in {log.name}"
+    consumer = AIOKafkaConsumer(*platform_topics(settings), group_id="cpr-scan",
+                                **consumer_options(settings))
+    await consumer.start()
+    scanned = 0
+    try:
+        while batch := await consumer.getmany(timeout_ms=2000, max_records=5000):
+            for records in batch.values():
+                for record in records:
+                    raw = (record.value or b"") + b" ".join(v for _, v in record.headers or ())
+                    assert not cprs_in(raw, cprs), f"CPR on topic {record.topic}"
+                    scanned += 1
+    finally:
+        await consumer.stop()
+    assert scanned > 0
