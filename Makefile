@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo test lint bench soak lock clean
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# 60 s at 2,000 events/s into ingest while the gateway serves 200 reads/s (loopback only).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --seconds 60 --events-per-s 2000 --requests-per-s 200
 
 # Re-pin: runtime deps from a clean venv, dev deps on top.
 lock:
