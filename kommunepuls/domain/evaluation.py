@@ -20,10 +20,16 @@ from datetime import date, datetime
 from functools import cache
 from typing import Literal, NamedTuple
 
-from kommunepuls.domain.catalogue import CATALOGUE, IndicatorDefinition, Population
+from kommunepuls.domain.catalogue import CATALOGUE, Condition, IndicatorDefinition, Population
 from kommunepuls.domain.citizen import CitizenState, fold
-from kommunepuls.domain.citizen_view import CitizenView
-from kommunepuls.domain.periods import first_ordinal, last_ordinal, month_index, period_label
+from kommunepuls.domain.citizen_view import CitizenView, mask_runs
+from kommunepuls.domain.periods import (
+    MONTH_OF_ORDINAL,
+    last_ordinal,
+    month_index,
+    ordinal_month,
+    period_label,
+)
 from kommunepuls.domain.records import StoredEvent
 
 Part = Literal["numerator", "denominator"]
@@ -55,11 +61,18 @@ class Count(NamedTuple):
 
 Counts = dict[CountKey, Count]
 
-# A citizen yields hundreds of cells; building them as plain tuples typed Cell skips the
-# NamedTuple constructor's Python-level call (a third of the engine's time otherwise).
-_tuple_new = tuple.__new__
-
 _ALWAYS = 10**6  # a month index beyond any date
+
+# A citizen yields hundreds of cells, and the same cells recur across citizens (everyone in
+# Aalborg's group 1 counts in Aalborg's March denominator). So cells are made once, kept in
+# rows of consecutive periods per (indicator, municipality, group), and a citizen's runs of
+# months become slices of those rows: no per-cell construction, and the cells a million
+# citizens hold are shared objects. A row is a (denominators, numerators) pair of tuples
+# replaced whole when it grows, so a reader never sees the two out of step. Bounded by
+# indicators x municipalities x groups x periods.
+_Row = tuple[tuple[Cell, ...], tuple[Cell, ...]]
+_ROW_SLACK = 12  # months made beyond the one asked for, so rows grow rarely
+_tuple_new = tuple.__new__  # Cells as plain tuples typed Cell: skips the Python-level constructor
 
 
 @cache
@@ -67,76 +80,150 @@ def curve_period(month_since_visitation: int) -> str:
     return f"m{month_since_visitation:02d}"
 
 
-def _valid_months(definition: IndicatorDefinition) -> tuple[int, int]:
-    last = _ALWAYS if definition.valid_to is None else month_index(definition.valid_to)
-    return month_index(definition.valid_from), last
+class _Plan:
+    """What the engine reads of one definition, worked out once, and its rows of cells."""
+
+    __slots__ = (
+        "by_municipality",
+        "condition",
+        "definition",
+        "fill",
+        "groups",
+        "hi",
+        "lo",
+        "min_hours",
+        "months",
+        "name",
+        "programme",
+        "rows",
+        "window",
+    )
+
+    def __init__(self, definition: IndicatorDefinition) -> None:
+        self.definition = definition
+        self.fill = _POPULATIONS[definition.population]
+        self.name = definition.id
+        self.programme = definition.programme
+        self.groups = definition.groups
+        self.lo = month_index(definition.valid_from)
+        self.hi = _ALWAYS if definition.valid_to is None else month_index(definition.valid_to)
+        self.condition = definition.condition.value
+        self.min_hours = definition.min_hours
+        # Only afklaret depends on the municipality (a municipality is credited with its
+        # own clarifications); the other conditions are one set per citizen.
+        self.by_municipality = definition.condition is Condition.AFKLARET
+        # MEMBERS: the window (at least the period month); curve: the last month m.
+        self.window = definition.window_months or 1
+        self.months = definition.window_months or 0
+        self.rows: dict[tuple[str, int | None], _Row] = {}
+
+    def month_row(self, municipality: str, group: int | None, last: int) -> _Row:
+        """Cells of the months lo, lo + 1, ... through at least `last` (index: month - lo)."""
+        row = self.rows.get((municipality, group))
+        if row is None or len(row[0]) <= last - self.lo:
+            periods = map(period_label, range(self.lo, last + _ROW_SLACK + 1))
+            row = self.rows[municipality, group] = self._cells(municipality, group, periods)
+        return row
+
+    def curve_row(self, municipality: str, group: int | None) -> _Row:
+        """Cells of the months since visitation 1..months (index: m - 1)."""
+        row = self.rows.get((municipality, group))
+        if row is None:
+            periods = map(curve_period, range(1, self.months + 1))
+            row = self.rows[municipality, group] = self._cells(municipality, group, periods)
+        return row
+
+    def _cells(self, municipality: str, group: int | None, periods: Iterable[str]) -> _Row:
+        name = self.name
+        den = tuple(_tuple_new(Cell, (name, municipality, p, group, DENOMINATOR)) for p in periods)
+        num = tuple(_tuple_new(Cell, (name, municipality, c[2], group, NUMERATOR)) for c in den)
+        return den, num
 
 
-def _members(definition: IndicatorDefinition, view: CitizenView, out: list[Cell]) -> None:
+# Plans by definition identity (definitions are frozen, and hashing one hashes every field).
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(definition: IndicatorDefinition) -> _Plan:
+    plan = _PLANS.get(id(definition))
+    if plan is None or plan.definition is not definition:
+        if len(_PLANS) > 1000:  # definitions made on the fly: keep the cache bounded
+            _PLANS.clear()
+        plan = _PLANS[id(definition)] = _Plan(definition)
+    return plan
+
+
+def _members(plan: _Plan, view: CitizenView, out: list[Cell]) -> None:
     """Denominator: members on the reference day; numerator: condition in the window."""
-    lo, hi = _valid_months(definition)
-    window = definition.window_months or 1
-    name = definition.id
-    # Activity is clipped at today, so "a day in [window start, reference day]" is "an
-    # active month in the window": one set lookup per month.
-    window_ends: dict[str, frozenset[int]] = {}
-    for month, period, municipality, group in view.member_months(definition):
-        if month < lo or month > hi:
+    lo, hi, today_month = plan.lo, plan.hi, view.today_month
+    for municipality, group, first, last in view.member_runs(plan.programme, plan.groups):
+        if first < lo:
+            first = lo
+        if last > hi:
+            last = hi
+        if first > last:
             continue
-        out.append(_tuple_new(Cell, (name, municipality, period, group, DENOMINATOR)))
-        active = window_ends.get(municipality)
-        if active is None:
-            active = view.activity(definition, municipality).window_ends(window)
-            window_ends[municipality] = active
-        if month in active:
-            out.append(_tuple_new(Cell, (name, municipality, period, group, NUMERATOR)))
+        den, num = plan.month_row(municipality, group, last)
+        out += den[first - lo : last - lo + 1]
+        # Activity is clipped at today, so "a day in [window start, reference day]" is
+        # "an active month in the window": the numerator's months are the member months
+        # that end a window with an active month.
+        where = municipality if plan.by_municipality else ""
+        ends = view.window_ends(plan.condition, plan.min_hours, where, plan.window)
+        ends &= ((1 << (last - first + 1)) - 1) << (today_month - last)
+        for a, b in mask_runs(ends, today_month):
+            out += num[a - lo : b - lo + 1]
 
 
-def _ever_visited(definition: IndicatorDefinition, view: CitizenView, out: list[Cell]) -> None:
+def _ever_visited(plan: _Plan, view: CitizenView, out: list[Cell]) -> None:
     """Denominator: ever visited by the reference day; numerator: condition since then."""
-    lo, hi = _valid_months(definition)
-    name = definition.id
-    for (municipality, group), visited in view.cohorts(definition).items():
-        hit = view.activity(definition, municipality).days.first_on_or_after(visited)
+    lo = plan.lo
+    last = min(view.today_month, plan.hi)
+    for municipality, group, visited in view.cohorts(plan.programme, plan.groups):
+        first = MONTH_OF_ORDINAL.get(visited) or ordinal_month(visited)
+        if first < lo:
+            first = lo
+        if first > last:
+            continue
+        den, num = plan.month_row(municipality, group, last)
+        out += den[first - lo : last - lo + 1]
+        where = municipality if plan.by_municipality else ""
         # The first hit is on or before today, so it is on or before the reference day of
         # every month from its own month on.
-        hit_month = _ALWAYS if hit is None else month_index(date.fromordinal(hit))
-        first = max(month_index(date.fromordinal(visited)), lo)
-        for month in range(first, min(view.today_month, hi) + 1):
-            period = period_label(month)
-            out.append(_tuple_new(Cell, (name, municipality, period, group, DENOMINATOR)))
-            if month >= hit_month:
-                out.append(_tuple_new(Cell, (name, municipality, period, group, NUMERATOR)))
+        hit = view.first_active_month(plan.condition, plan.min_hours, where, visited)
+        if hit is not None:
+            out += num[max(first, hit) - lo : last - lo + 1]
 
 
-def _months_since_visitation(
-    definition: IndicatorDefinition, view: CitizenView, out: list[Cell]
-) -> None:
+def _months_since_visitation(plan: _Plan, view: CitizenView, out: list[Cell]) -> None:
     """Cohort curve: month m since visitation, censored by moving and by unfinished months."""
-    lo, hi = _valid_months(definition)
-    name = definition.id
-    for (municipality, group), visited in view.cohorts(definition).items():
-        visitation_month = month_index(date.fromordinal(visited))
-        if not lo <= visitation_month <= hi:
+    today_month = view.today_month
+    for municipality, group, visited in view.cohorts(plan.programme, plan.groups):
+        visitation_month = MONTH_OF_ORDINAL.get(visited) or ordinal_month(visited)
+        if not plan.lo <= visitation_month <= plan.hi:
+            continue
+        # Month m (= visitation_month + m - 1) counts while it has ended (it is before
+        # today's month) and the citizen has not moved away.
+        stop = min(visitation_month + plan.months, today_month)
+        if stop <= visitation_month:
             continue
         moved = view.moved_away(municipality, visited)
-        censored_from = _ALWAYS if moved is None else month_index(date.fromordinal(moved))
-        activity = view.activity(definition, municipality)
-        for m in range(1, (definition.window_months or 0) + 1):
-            month = visitation_month + m - 1
-            if last_ordinal(month) >= view.today_ordinal or month >= censored_from:
-                break  # month m has not ended yet, or the citizen has moved away
-            period = curve_period(m)
-            out.append(_tuple_new(Cell, (name, municipality, period, group, DENOMINATOR)))
-            if m == 1:
-                # Month 1 counts from the visitation day, not from the 1st.
-                active = activity.days.overlaps(
-                    max(visited, first_ordinal(month)), last_ordinal(month)
-                )
-            else:
-                active = month in activity.months
-            if active:
-                out.append(_tuple_new(Cell, (name, municipality, period, group, NUMERATOR)))
+        if moved is not None:
+            stop = min(stop, ordinal_month(moved))
+            if stop <= visitation_month:
+                continue
+        den, num = plan.curve_row(municipality, group)
+        out += den[: stop - visitation_month]
+        where = municipality if plan.by_municipality else ""
+        # Month 1 counts from the visitation day, not from the 1st.
+        last_of_month = last_ordinal(visitation_month)
+        if view.active_between(plan.condition, plan.min_hours, where, visited, last_of_month):
+            out.append(num[0])
+        # Months 2.. (visitation_month + 1 .. stop - 1) count any day of the month.
+        later = view.months(plan.condition, plan.min_hours, where)
+        later &= ((1 << (stop - visitation_month - 1)) - 1) << (today_month - stop + 1)
+        for a, b in mask_runs(later, today_month):
+            out += num[a - visitation_month : b - visitation_month + 1]
 
 
 _POPULATIONS = {
@@ -154,8 +241,10 @@ def contributions(
     """Every indicator cell the citizen counts in, for every period up to today's month."""
     view = CitizenView(state, today)
     cells: list[Cell] = []
-    for definition in catalogue:
-        _POPULATIONS[definition.population](definition, view, cells)
+    if state.memberships:  # every population is made of memberships
+        for definition in catalogue:
+            plan = _plan(definition)
+            plan.fill(plan, view, cells)
     return frozenset(cells)
 
 

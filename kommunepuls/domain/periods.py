@@ -45,3 +45,30 @@ def first_ordinal(month: int) -> int:
 @cache
 def last_ordinal(month: int) -> int:
     return last_day(month).toordinal()
+
+
+# The engine asks for the months of the same days again and again; hot loops read this
+# dict directly (`MONTH_OF_ORDINAL.get(o) or ordinal_month(o)`: no month index is 0),
+# which is cheaper than calling a cached function. Bounded by the number of distinct days.
+MONTH_OF_ORDINAL: dict[int, int] = {}
+
+
+def ordinal_month(ordinal: int) -> int:
+    """The month index of a day ordinal."""
+    month = MONTH_OF_ORDINAL.get(ordinal)
+    if month is None:
+        month = MONTH_OF_ORDINAL[ordinal] = month_index(date.fromordinal(ordinal))
+    return month
+
+
+# Like MONTH_OF_ORDINAL: hot loops read `PERIOD_SPANS.get(p) or period_span(p)`.
+PERIOD_SPANS: dict[str, tuple[int, int, int]] = {}
+
+
+def period_span(period: str) -> tuple[int, int, int]:
+    """A `YYYY-MM` period's month index and the ordinals of its first and last day."""
+    found = PERIOD_SPANS.get(period)
+    if found is None:
+        month = period_month(period)
+        found = PERIOD_SPANS[period] = (month, first_ordinal(month), last_ordinal(month))
+    return found
