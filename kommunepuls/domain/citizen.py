@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
-from kommunepuls.domain.effective import effective_parts
+from kommunepuls.domain.effective import effective_parts, fold_plan
 from kommunepuls.domain.records import StoredEvent
 
 FSM = "flere_skal_med"
@@ -33,8 +33,6 @@ _ONE_DAY = timedelta(days=1)
 # Days recur across citizens (everyone visited on 2018-11-01); sharing one date object per
 # calendar day saves 32 bytes per stored date. Bounded by the number of distinct days.
 _DAYS: dict[date, date] = {}
-
-
 _intern = sys.intern
 
 
@@ -145,20 +143,34 @@ class CitizenState:
 
 
 def _constructor(cls: type[_R]) -> Callable[..., _R]:
-    """A positional constructor for a frozen, slotted dataclass that fills the slots directly.
+    """A positional constructor for a frozen, slotted dataclass, about 3x cheaper.
 
-    Equivalent to `cls(*values)` for these records (no defaults, no __post_init__) at half
-    the cost: a frozen dataclass's __init__ sets each field through object.__setattr__ by
-    name. The fold makes a few dozen records per citizen, on every event of the stream.
-    Generated like dataclasses generates __init__, so that each call is straight-line code.
+    A frozen dataclass's __init__ sets each field through object.__setattr__ by name, and
+    the fold makes a few dozen records per citizen on every event of the stream. Here a
+    record is made as an instance of a twin class with the same slots but no frozen
+    __setattr__, its fields set as plain slot stores, and then given its real class: the
+    layouts are the same, so CPython allows the __class__ assignment, and the result is
+    exactly `cls(*values)` for these records (no defaults, no __post_init__; checked
+    below, and by the engine's equivalence tests).
     """
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    namespace |= {f"set_{name}": getattr(cls, name).__set__ for name in names}
-    body = "".join(f"    set_{name}(record, {name})\n" for name in names)
-    source = f"def make({', '.join(names)}):\n    record = new(cls)\n{body}    return record\n"
+    twin = type(f"_{cls.__name__}Draft", (), {"__slots__": tuple(names)})
+    namespace: dict[str, Any] = {"new": object.__new__, "twin": twin, "cls": cls}
+    body = "".join(f"    record.{name} = {name}\n" for name in names)
+    source = (
+        f"def make({', '.join(names)}):\n    record = new(twin)\n{body}"
+        "    record.__class__ = cls\n    return record\n"
+    )
     exec(source, namespace)
-    return namespace["make"]  # type: ignore[no-any-return]
+    make: Callable[..., _R] = namespace["make"]
+    sample = tuple(range(len(names)))
+    try:
+        made = make(*sample)
+    except TypeError:  # an interpreter that refuses the __class__ assignment
+        return cls
+    if type(made) is not cls or made != cls(*sample) or repr(made) != repr(cls(*sample)):
+        return cls
+    return make
 
 
 _new_membership = _constructor(Membership)
@@ -194,21 +206,27 @@ _PART_OF: dict[str, int] = {
     "sygemelding": _SICKNESS,
     "raskmelding": _SICKNESS,
 }
+_PLAN = fold_plan(_PART_OF)
 
 
 def fold(events: Iterable[StoredEvent]) -> CitizenState:
     """Fold one citizen's events (any order, duplicates and retractions allowed)."""
     events = list(events)
-    citizen_ids = {e.citizen_id for e in events}
-    if len(citizen_ids) > 1:
-        raise ValueError("fold() takes the events of one citizen")
+    citizen_id = events[0].citizen_id if events else ""
+    # The highest position folded in, retractions and duplicates included.
+    through = events[0].position if events else 0
+    for event in events:
+        if event.citizen_id != citizen_id:
+            raise ValueError("fold() takes the events of one citizen")
+        if event.position > through:
+            through = event.position
     members, caseworkers, tilbud, hours, exemptions, cvr, sickness = effective_parts(
-        events, _PART_OF, 7
+        events, _PLAN, 7
     )
     memberships, afklaret, relocations = _memberships(members) if members else ((), (), ())
     return _new_state(
-        citizen_ids.pop() if citizen_ids else "",
-        max([e.position for e in events], default=0),
+        citizen_id,
+        through,
         memberships,
         _exemptions(exemptions) if exemptions else (),
         _tilbud(tilbud) if tilbud else (),
@@ -321,7 +339,7 @@ def _hours(events: list[StoredEvent]) -> tuple[MonthHours, ...]:
         cvr = data.get("cvr")
         cvr = _intern(cvr) if isinstance(cvr, str) else None
         reports[_intern(str(data["month"]))] = (data["hours"], cvr)
-    return tuple(_new_hours(month, *reports[month]) for month in sorted(reports))
+    return tuple([_new_hours(month, hours, cvr) for month, (hours, cvr) in sorted(reports.items())])
 
 
 def _exemptions(events: list[StoredEvent]) -> tuple[Interval, ...]:

@@ -6,22 +6,20 @@ first such day after the visitation?". The view answers them after clipping ever
 spell at `today` (open "until now") and dropping what starts after it, and caches each
 answer, because the same citizen is asked about many periods and several indicators.
 
-Answers come as runs: sorted, disjoint, non-adjacent inclusive (first, last) pairs of day
-ordinals or month indexes (see `intervals.py`). A citizen is a member, or active, for long
-unbroken stretches, so the engine handles a handful of runs where it would otherwise visit
-every month of every indicator. This is the live stream's hot path (every citizen, on
-every event and every day), hence plain tuples and lists rather than objects per answer.
+This is the live stream's hot path (every citizen, on every event and every day), so
+sets of months are masks, Python ints with bit i for month today_month - i: "the months
+that end a 3-month window with activity" is `m | m >> 1 | m >> 2`, "member months with
+activity" is `members & active`. Answers are plain tuples and lists, kept in one memo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from kommunepuls.domain.catalogue import Condition, IndicatorDefinition
-from kommunepuls.domain.citizen import CitizenState, Interval, TilbudSpell
-from kommunepuls.domain.intervals import IntervalSet, Runs, merge_runs
+from kommunepuls.domain.citizen import CitizenState, MonthHours, TilbudSpell
+from kommunepuls.domain.intervals import IntervalSet
 from kommunepuls.domain.periods import (
     MONTH_OF_ORDINAL,
     PERIOD_SPANS,
@@ -46,6 +44,8 @@ _VIRKSOMHEDSFORLOEB = Condition.VIRKSOMHEDSFORLOEB.value
 _ORDINARY_HOURS = Condition.ORDINARY_HOURS.value
 _AFKLARET = Condition.AFKLARET.value
 
+# Runs: sorted, disjoint, inclusive (first, last) pairs of months.
+Runs = list[tuple[int, int]]
 # (first, last, municipality, group): a membership, in day ordinals clipped to today. The
 # group is one of the groups asked about (so not None when those are ints).
 Segment = tuple[int, int, str, int | None]
@@ -54,8 +54,18 @@ Segment = tuple[int, int, str, int | None]
 MemberRun = tuple[str, int | None, int, int]
 # (municipality, group, first day of membership): one per cohort, in order of first day.
 Cohort = tuple[str, int | None, int]
-# The days on which a condition held: [day spans, month mask]; see CitizenView._condition.
-_Held = list[Any]
+# The days on which a numerator condition held, as [spans, whole, months, windows]:
+# - SPANS: (first, last) day ordinals of spells (tilbud, afklaret days), neither sorted
+#   nor merged: they are only scanned;
+# - WHOLE: the months held on every day (hours reports; the current month up to today);
+# - MONTHS: the months with at least one held day (WHOLE and the spans' months);
+# - WINDOWS: {window: the months whose window of that many months, ending with them,
+#   has a held month}, filled by `window_ends`.
+# Month sets are masks: bit i is month today_month - i (months after today's never count,
+# so no bit is negative). A list, not an object: several are made per citizen on the
+# stream's hot path.
+Held = list[Any]
+SPANS, WHOLE, MONTHS, WINDOWS = 0, 1, 2, 3
 
 
 class Activity:
@@ -71,9 +81,9 @@ class Activity:
 class CitizenView:
     """A CitizenState seen from `today`; built per contributions() call, then dropped.
 
-    Conditions are named by their `Condition.value` and the municipality is "" for the
-    conditions that do not depend on it (all but afklaret): cache keys of plain strings
-    hash at C speed, an Enum's hash is a Python call.
+    Conditions are named by their `Condition.value`, and the municipality is "" for the
+    conditions that do not depend on it (all but afklaret): memo keys of strings hash in
+    C, where an Enum's hash is a Python call.
     """
 
     __slots__ = ("_memo", "_state", "today", "today_month", "today_ordinal")
@@ -113,8 +123,8 @@ class CitizenView:
         if found is not None:
             return found
         found = self._memo[key] = []
-        today = self.today_ordinal
-        exempt = self._exempt_months() if self._state.exemptions else None
+        today, today_month = self.today_ordinal, self.today_month
+        exempt = self._exempt_months() if self._state.exemptions else 0
         # Memberships of one programme never overlap (a visitation replaces), so each
         # month's reference day falls in at most one of them.
         for first, last, municipality, group in self.segments(programme, groups):
@@ -125,28 +135,37 @@ class CitizenView:
             end = MONTH_OF_ORDINAL.get(last) or ordinal_month(last)
             if last < today and last < last_ordinal(end):
                 end -= 1
-            if exempt:
-                for run_first, run_last in _without(start, end, exempt):
-                    found.append((municipality, group, run_first, run_last))
-            elif start <= end:
+            if start > end:
+                continue
+            run = ((1 << (end - start + 1)) - 1) << (today_month - end)
+            if not run & exempt:
                 found.append((municipality, group, start, end))
+            else:
+                for run_first, run_last in mask_runs(run & ~exempt, today_month):
+                    found.append((municipality, group, run_first, run_last))
         return found
 
-    def _exempt_months(self) -> Runs:
-        """Runs of months whose reference day is an exempt day."""
-        runs = []
-        today = self.today_ordinal
+    def _exempt_months(self) -> int:
+        """Mask of the months whose reference day is an exempt day."""
+        today, today_month = self.today_ordinal, self.today_month
+        months = 0
         # The reference day grows with the month, so the months whose reference day lies
-        # in an exempt span [a, b] are one run: from a's month to b's, minus b's month
+        # in an exempt spell [a, b] are one run: from a's month to b's, minus b's month
         # when its reference day comes after b.
-        for a, b in merge_runs(sorted(self._clipped(self._state.exemptions))):
-            last = ordinal_month(b)
-            if b < min(last_ordinal(last), today):
+        for exemption in self._state.exemptions:
+            a, end = exemption.start.toordinal(), exemption.end
+            b = today if end is None else end.toordinal()
+            if b > today:
+                b = today
+            if a > b:
+                continue  # starts after today
+            first = MONTH_OF_ORDINAL.get(a) or ordinal_month(a)
+            last = MONTH_OF_ORDINAL.get(b) or ordinal_month(b)
+            if b < today and b < last_ordinal(last):
                 last -= 1
-            first = ordinal_month(a)
             if first <= last:
-                runs.append((first, last))
-        return runs
+                months |= ((1 << (last - first + 1)) - 1) << (today_month - last)
+        return months
 
     def cohorts(self, programme: str, groups: tuple[int, ...]) -> list[Cohort]:
         """First day of membership per (municipality, group) among the counted groups."""
@@ -178,79 +197,18 @@ class CitizenView:
                     found = day
         return found
 
-    def _condition(self, condition: str, min_hours: int | None, municipality: str) -> _Held:
-        """(day spans, month mask) of the days up to today on which the condition held.
-
-        The spans are neither sorted nor merged (they are only scanned), and made when
-        first asked for if the months say it all (hours: whole months); the mask has bit
-        i set for month today_month - i (months after today's never count).
-        """
+    def held(self, condition: str, min_hours: int | None, municipality: str) -> Held:
+        """The days up to today on which the condition held (see `Held`)."""
         key = (condition, min_hours, municipality)
-        found: _Held | None = self._memo.get(key)
+        found: Held | None = self._memo.get(key)
         if found is None:
             if condition == _VIRKSOMHEDSFORLOEB:
                 found = self._virksomhedsforloeb()
             elif condition == _ORDINARY_HOURS:
-                found = [None, self._ordinary_hours(min_hours)]
+                months = self._ordinary_hours(min_hours)
+                found = [[], months, months, None]
             else:
                 found = self._afklaret(municipality)
-            self._memo[key] = found
-        return found
-
-    def months(self, condition: str, min_hours: int | None, municipality: str) -> int:
-        """Mask of the months with at least one day on which the condition held."""
-        return self._condition(condition, min_hours, municipality)[1]
-
-    def active_between(
-        self, condition: str, min_hours: int | None, municipality: str, first: int, last: int
-    ) -> bool:
-        """Whether the condition held on some day in [first, last]."""
-        for start, end in self._spans(condition, min_hours, municipality):
-            if start <= last and end >= first:
-                return True
-        return False
-
-    def _spans(
-        self, condition: str, min_hours: int | None, municipality: str
-    ) -> list[tuple[int, int]]:
-        held = self._condition(condition, min_hours, municipality)
-        if held[0] is None:  # whole months, the current one up to today
-            today = self.today_ordinal
-            held[0] = [
-                (first_ordinal(a), min(last_ordinal(b), today))
-                for a, b in mask_runs(held[1], self.today_month)
-            ]
-        spans: list[tuple[int, int]] = held[0]
-        return spans
-
-    def first_active_month(
-        self, condition: str, min_hours: int | None, municipality: str, since: int
-    ) -> int | None:
-        """The month of the first day on or after `since` (<= today) on which the
-        condition held, if any."""
-        month = MONTH_OF_ORDINAL.get(since) or ordinal_month(since)
-        if self.active_between(condition, min_hours, municipality, since, last_ordinal(month)):
-            return month
-        # Every day of a later month is after `since`: the first later active month.
-        later_months = (1 << (self.today_month - month)) - 1
-        later = self.months(condition, min_hours, municipality) & later_months
-        return self.today_month - later.bit_length() + 1 if later else None
-
-    def window_ends(
-        self, condition: str, min_hours: int | None, municipality: str, window: int
-    ) -> int:
-        """Mask of the months whose window of `window` months (ending with them) has an
-        active month."""
-        key = (condition, min_hours, municipality, window)
-        found: int | None = self._memo.get(key)
-        if found is None:
-            # An active month makes itself and the window - 1 months after it window ends;
-            # later months are lower bits. A window of no months has no active month.
-            months = found = self.months(condition, min_hours, municipality)
-            for shift in range(1, window):
-                found |= months >> shift
-            if window < 1:
-                found = 0
             self._memo[key] = found
         return found
 
@@ -260,22 +218,28 @@ class CitizenView:
         # Only afklaret depends on the municipality (a municipality is credited with its
         # own clarifications); the other conditions are one set per citizen.
         where = municipality if condition == _AFKLARET else ""
-        days = IntervalSet(self._spans(condition, definition.min_hours, where))
-        months = mask_runs(self.months(condition, definition.min_hours, where), self.today_month)
-        return Activity(days, IntervalSet(months))
-
-    def _clipped(self, spells: Iterable[Interval | TilbudSpell]) -> list[tuple[int, int]]:
-        """Spells as day-ordinal spans, open ones and those running past today ending today
-        (one starting after today comes out empty: first > last)."""
+        held = self.held(condition, definition.min_hours, where)
         today = self.today_ordinal
-        spans = []
-        for spell in spells:
-            end = spell.end
-            last = today if end is None else end.toordinal()
-            spans.append((spell.start.toordinal(), today if last > today else last))
-        return spans
+        whole = [
+            (first_ordinal(a), min(last_ordinal(b), today))
+            for a, b in mask_runs(held[WHOLE], self.today_month)
+        ]
+        months = mask_runs(held[MONTHS], self.today_month)
+        return Activity(IntervalSet(held[SPANS] + whole), IntervalSet(months))
 
-    def _virksomhedsforloeb(self) -> _Held:
+    def _reports(self) -> list[tuple[int, Any, MonthHours]]:
+        """(month, hours, report) of the hours reports up to today's month."""
+        found: list[tuple[int, Any, MonthHours]] | None = self._memo.get("reports")
+        if found is None:
+            found = self._memo["reports"] = []
+            today_month = self.today_month
+            for report in self._state.ordinary_hours:
+                month = (PERIOD_SPANS.get(report.month) or period_span(report.month))[0]
+                if month <= today_month:
+                    found.append((month, report.hours, report))
+        return found
+
+    def _virksomhedsforloeb(self) -> Held:
         today, today_month = self.today_ordinal, self.today_month
         spans = []
         months = 0
@@ -293,42 +257,36 @@ class CitizenView:
                     months |= ((1 << (stop - start + 1)) - 1) << (today_month - stop)
         # The broad measure counts every reported ordinary hour, subsidised or not: the
         # subsidy's own tilbud counts anyway.
-        for report in self._state.ordinary_hours:
-            if report.hours > 0:
-                month, first, last = PERIOD_SPANS.get(report.month) or period_span(report.month)
-                if month <= today_month:
-                    spans.append((first, last if last < today else today))
-                    months |= 1 << (today_month - month)
-        return [spans, months]
+        whole = 0
+        for month, hours, _ in self._reports():
+            if hours > 0:
+                whole |= 1 << (today_month - month)
+        return [spans, whole, months | whole, None]
 
     def _ordinary_hours(self, min_hours: int | None) -> int:
         """Mask of the months with enough hours, not at a subsidy's employer."""
-        tilbud = self._state.tilbud
-        subsidised = [t for t in tilbud if t.kind in SUBSIDISED_KINDS and t.cvr] if tilbud else []
+        subsidised: list[TilbudSpell] | None = None
         months = 0
         today_month = self.today_month
-        for report in self._state.ordinary_hours:
-            hours = report.hours
+        for month, hours, report in self._reports():
             if not (hours > 0 if min_hours is None else hours >= min_hours):
                 continue
-            month = (PERIOD_SPANS.get(report.month) or period_span(report.month))[0]
-            if month > today_month:
-                continue
-            if (
-                report.cvr
-                and subsidised
-                and any(
+            if report.cvr:
+                if subsidised is None:
+                    subsidised = [
+                        t for t in self._state.tilbud if t.kind in SUBSIDISED_KINDS and t.cvr
+                    ]
+                if any(
                     t.cvr == report.cvr
                     and t.start <= last_day(month)
                     and (t.end is None or t.end >= first_day(month))
                     for t in subsidised
-                )
-            ):
-                continue
+                ):
+                    continue
             months |= 1 << (today_month - month)
         return months
 
-    def _afklaret(self, municipality: str) -> _Held:
+    def _afklaret(self, municipality: str) -> Held:
         today, today_month = self.today_ordinal, self.today_month
         spans = []
         mask = 0
@@ -338,33 +296,45 @@ class CitizenView:
                 if day <= today:
                     spans.append((day, day))
                     mask |= 1 << (today_month - ordinal_month(day))
-        return [spans, mask]
+        return [spans, 0, mask, None]
 
 
-def _without(first: int, last: int, holes: Runs) -> Runs:
-    """The run [first, last] minus the runs `holes`, as runs."""
-    runs = []
-    for a, b in holes:
-        if b < first or a > last:
-            continue
-        if a > first:
-            runs.append((first, a - 1))
-        first = b + 1
-    if first <= last:
-        runs.append((first, last))
-    return runs
+def window_ends(held: Held, window: int) -> int:
+    """Mask of the months whose window of `window` months (ending with them) has a held
+    month."""
+    windows: dict[int, int] | None = held[WINDOWS]
+    if windows is None:
+        windows = held[WINDOWS] = {}
+    found = windows.get(window)
+    if found is None:
+        # A held month makes itself and the window - 1 months after it window ends; later
+        # months are lower bits. A window of no months has no held month.
+        months = found = held[MONTHS]
+        for shift in range(1, window):
+            found |= months >> shift
+        if window < 1:
+            found = 0
+        windows[window] = found
+    return found
+
+
+def held_in_month(held: Held, first: int, last: int, bit: int) -> bool:
+    """Whether a held day lies in [first, last], days of the one month of mask bit `bit`."""
+    if held[WHOLE] >> bit & 1:
+        return True
+    for start, end in held[SPANS]:
+        if start <= last and end >= first:
+            return True
+    return False
 
 
 def mask_runs(mask: int, today_month: int) -> Runs:
     """The months of a month mask (bit i = month today_month - i) as runs, latest first."""
     runs = []
-    offset = 0
     while mask:
-        zeros = (mask & -mask).bit_length() - 1
-        mask >>= zeros
-        offset += zeros
-        ones = (mask ^ (mask + 1)).bit_length() - 1
-        runs.append((today_month - offset - ones + 1, today_month - offset))
-        mask >>= ones
-        offset += ones
+        low = mask & -mask  # the lowest bit of the lowest run of set bits
+        above = mask + low  # that run cleared by the carry, which sets the bit above it
+        high = above & -above
+        runs.append((today_month - high.bit_length() + 2, today_month - low.bit_length() + 1))
+        mask = above ^ high
     return runs

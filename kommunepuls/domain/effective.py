@@ -11,7 +11,8 @@ a late event or a redelivered Kafka segment gives the same state:
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 
 from kommunepuls.domain.records import StoredEvent
 
@@ -85,65 +86,66 @@ def retracted_ids(events: dict[str, StoredEvent]) -> set[str]:
     }
 
 
-def effective_events(
-    events: Iterable[StoredEvent], types: Container[str] | None = None
-) -> list[StoredEvent]:
-    """The facts of one citizen, retractions applied, in the order the fold applies them.
+def _fold_order(event: StoredEvent) -> tuple[object, int, int]:
+    return (event.occurred_at, SAME_DAY_RANK.get(event.type, _OPENS), event.position)
 
-    `types`, if given, keeps only facts of those types (what a reader acts on), which
-    saves sorting the rest; the kept facts' order is the same either way.
-    """
-    events = events if isinstance(events, list) else list(events)
-    ids = set()
-    keys = []
-    rank = SAME_DAY_RANK.get
-    # The common case (no duplicates, no retractions) is one pass that also makes the
-    # sort keys; otherwise the pass is redone on the facts that remain.
-    for index, event in enumerate(events):
-        ids.add(event.event_id)
-        kind = event.type
-        if kind == RETRACTION:
-            break
-        if types is None or kind in types:
-            keys.append((event.occurred_at.toordinal(), rank(kind, _OPENS), event.position, index))
-    else:
-        if len(ids) == len(events):
-            keys.sort()
-            return [events[key[3]] for key in keys]
-    return effective_events(_facts(events), types)
+
+def effective_events(events: Iterable[StoredEvent]) -> list[StoredEvent]:
+    """The facts of one citizen, retractions applied, in the order the fold applies them."""
+    facts = _facts(events)
+    facts.sort(key=_fold_order)
+    return facts
+
+
+def fold_plan(part_of: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+    """What `effective_parts` takes: (part, same-day rank) per type read, and (-1, 0) for
+    retractions, so that its loop makes one lookup per event."""
+    plan = {kind: (part, SAME_DAY_RANK.get(kind, _OPENS)) for kind, part in part_of.items()}
+    plan[RETRACTION] = (-1, _OPENS)
+    return plan
 
 
 def effective_parts(
-    events: list[StoredEvent], part_of: Mapping[str, int], parts: int
+    events: list[StoredEvent], plan: Mapping[str, tuple[int, int]], parts: int
 ) -> list[list[StoredEvent]]:
-    """`effective_events` split by part: the facts of the types with part_of[type] == i
+    """`effective_events` split by part: the facts of the types with plan[type][0] == i
     are the i-th list, in fold order; facts of other types are left out.
 
-    This is the fold's hot path (every new event of the live stream re-folds a citizen).
-    Its keys are all-int tuples, (day, same-day rank, position, index): ints compare fast,
-    and the index keeps ties in the order given, as a stable sort by key would.
+    This is the fold's hot path (every new event of the live stream re-folds a citizen):
+    one pass makes the sort keys, (occurred_at, same-day rank, position, index), the
+    index keeping ties in the order given, as a stable sort by key would. Retractions then
+    only filter the keys; duplicates (which the event store's uniqueness keeps out, but a
+    replayed segment may bring) make the pass start over on the deduplicated events.
     """
     ids = set()
-    keyed: list[list[tuple[int, int, int, int]]] = [[] for _ in range(parts)]
-    rank = SAME_DAY_RANK.get
+    keyed: list[list[tuple[date, int, int, int]]] = [[] for _ in range(parts)]
+    retractions = False
     for index, event in enumerate(events):
         ids.add(event.event_id)
-        kind = event.type
-        if kind == RETRACTION:
-            break
-        part = part_of.get(kind)
-        if part is not None:
-            key = (event.occurred_at.toordinal(), rank(kind, _OPENS), event.position, index)
-            keyed[part].append(key)
-    else:
-        if len(ids) == len(events):
-            for keys in keyed:
-                keys.sort()
-            return [[events[key[3]] for key in keys] for keys in keyed]
-    return effective_parts(_facts(events), part_of, parts)
+        found = plan.get(event.type)
+        if found is not None:
+            part, rank = found
+            if part < 0:
+                retractions = True
+            else:
+                keyed[part].append((event.occurred_at, rank, event.position, index))
+    if len(ids) != len(events):
+        return effective_parts(_facts(events), plan, parts)
+    if retractions:
+        gone = retracted_ids({e.event_id: e for e in events})
+        if gone:
+            keyed = [[k for k in keys if events[k[3]].event_id not in gone] for keys in keyed]
+    found: list[list[StoredEvent]] = []
+    for keys in keyed:
+        if keys:  # most parts of most citizens are empty
+            keys.sort()
+            found.append([events[key[3]] for key in keys])
+        else:
+            found.append([])
+    return found
 
 
-def _facts(events: list[StoredEvent]) -> list[StoredEvent]:
+def _facts(events: Iterable[StoredEvent]) -> list[StoredEvent]:
     """The events that count: one per event_id, none retracted, no retractions."""
     unique = deduplicate(events)
     gone = retracted_ids(unique)

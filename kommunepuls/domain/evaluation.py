@@ -22,7 +22,14 @@ from typing import Literal, NamedTuple
 
 from kommunepuls.domain.catalogue import CATALOGUE, Condition, IndicatorDefinition, Population
 from kommunepuls.domain.citizen import CitizenState, fold
-from kommunepuls.domain.citizen_view import CitizenView, mask_runs
+from kommunepuls.domain.citizen_view import (
+    MONTHS,
+    CitizenView,
+    Held,
+    held_in_month,
+    mask_runs,
+    window_ends,
+)
 from kommunepuls.domain.periods import (
     MONTH_OF_ORDINAL,
     last_ordinal,
@@ -140,8 +147,10 @@ class _Plan:
         return den, num
 
 
-# Plans by definition identity (definitions are frozen, and hashing one hashes every field).
+# Plans by definition identity (definitions are frozen, and hashing one hashes every field),
+# and the plans of a catalogue (a tuple, as the default and evaluate() pass) by its identity.
 _PLANS: dict[int, _Plan] = {}
+_CATALOGUES: dict[int, tuple[tuple[IndicatorDefinition, ...], tuple[_Plan, ...]]] = {}
 
 
 def _plan(definition: IndicatorDefinition) -> _Plan:
@@ -153,9 +162,30 @@ def _plan(definition: IndicatorDefinition) -> _Plan:
     return plan
 
 
+def _plans(catalogue: Iterable[IndicatorDefinition]) -> tuple[_Plan, ...]:
+    if not isinstance(catalogue, tuple):
+        return tuple(map(_plan, catalogue))
+    found = _CATALOGUES.get(id(catalogue))
+    if found is None or found[0] is not catalogue:
+        if len(_CATALOGUES) > 100:
+            _CATALOGUES.clear()
+        found = _CATALOGUES[id(catalogue)] = (catalogue, tuple(map(_plan, catalogue)))
+    return found[1]
+
+
+def _held(plan: _Plan, view: CitizenView, municipality: str) -> Held:
+    # Only afklaret depends on the municipality (a municipality is credited with its own
+    # clarifications); the other conditions are one set per citizen.
+    return view.held(plan.condition, plan.min_hours, municipality if plan.by_municipality else "")
+
+
 def _members(plan: _Plan, view: CitizenView, out: list[Cell]) -> None:
     """Denominator: members on the reference day; numerator: condition in the window."""
-    lo, hi, today_month = plan.lo, plan.hi, view.today_month
+    lo, hi, rows, today_month = plan.lo, plan.hi, plan.rows, view.today_month
+    # Activity is clipped at today, so "a day in [window start, reference day]" is "an
+    # active month in the window": the numerator's months are the member months that end
+    # a window with an active month.
+    shared = None if plan.by_municipality else window_ends(_held(plan, view, ""), plan.window)
     for municipality, group, first, last in view.member_runs(plan.programme, plan.groups):
         if first < lo:
             first = lo
@@ -163,48 +193,67 @@ def _members(plan: _Plan, view: CitizenView, out: list[Cell]) -> None:
             last = hi
         if first > last:
             continue
-        den, num = plan.month_row(municipality, group, last)
+        row = rows.get((municipality, group))
+        if row is None or len(row[0]) <= last - lo:
+            row = plan.month_row(municipality, group, last)
+        den, num = row
         out += den[first - lo : last - lo + 1]
-        # Activity is clipped at today, so "a day in [window start, reference day]" is
-        # "an active month in the window": the numerator's months are the member months
-        # that end a window with an active month.
-        where = municipality if plan.by_municipality else ""
-        ends = view.window_ends(plan.condition, plan.min_hours, where, plan.window)
-        ends &= ((1 << (last - first + 1)) - 1) << (today_month - last)
-        for a, b in mask_runs(ends, today_month):
-            out += num[a - lo : b - lo + 1]
+        if shared is None:
+            ends = window_ends(_held(plan, view, municipality), plan.window)
+        else:
+            ends = shared
+        run = ((1 << (last - first + 1)) - 1) << (today_month - last)
+        if ends & run == run:  # the common case: every month of the run
+            out += num[first - lo : last - lo + 1]
+        elif ends & run:
+            for a, b in mask_runs(ends & run, today_month):
+                out += num[a - lo : b - lo + 1]
 
 
 def _ever_visited(plan: _Plan, view: CitizenView, out: list[Cell]) -> None:
     """Denominator: ever visited by the reference day; numerator: condition since then."""
-    lo = plan.lo
-    last = min(view.today_month, plan.hi)
+    lo, rows, today_month = plan.lo, plan.rows, view.today_month
+    last = min(today_month, plan.hi)
+    held = None if plan.by_municipality else _held(plan, view, "")
     for municipality, group, visited in view.cohorts(plan.programme, plan.groups):
-        first = MONTH_OF_ORDINAL.get(visited) or ordinal_month(visited)
-        if first < lo:
-            first = lo
+        visitation_month = MONTH_OF_ORDINAL.get(visited) or ordinal_month(visited)
+        first = lo if visitation_month < lo else visitation_month
         if first > last:
             continue
-        den, num = plan.month_row(municipality, group, last)
+        row = rows.get((municipality, group))
+        if row is None or len(row[0]) <= last - lo:
+            row = plan.month_row(municipality, group, last)
+        den, num = row
         out += den[first - lo : last - lo + 1]
-        where = municipality if plan.by_municipality else ""
-        # The first hit is on or before today, so it is on or before the reference day of
-        # every month from its own month on.
-        hit = view.first_active_month(plan.condition, plan.min_hours, where, visited)
-        if hit is not None:
-            out += num[max(first, hit) - lo : last - lo + 1]
+        # The numerator counts from the month of the first held day on or after the
+        # visitation (on or before today, so on or before the reference day of every
+        # month from its own month on): the visitation month if a day of it from the
+        # visitation day on is held, or else the first later month with a held day.
+        found = held or _held(plan, view, municipality)
+        bit = today_month - visitation_month
+        if held_in_month(found, visited, last_ordinal(visitation_month), bit):
+            hit = visitation_month
+        else:
+            later = found[MONTHS] & ((1 << bit) - 1)
+            if not later:
+                continue
+            hit = today_month - later.bit_length() + 1
+        out += num[(hit if hit > first else first) - lo : last - lo + 1]
 
 
 def _months_since_visitation(plan: _Plan, view: CitizenView, out: list[Cell]) -> None:
     """Cohort curve: month m since visitation, censored by moving and by unfinished months."""
     today_month = view.today_month
+    held = None if plan.by_municipality else _held(plan, view, "")
     for municipality, group, visited in view.cohorts(plan.programme, plan.groups):
         visitation_month = MONTH_OF_ORDINAL.get(visited) or ordinal_month(visited)
         if not plan.lo <= visitation_month <= plan.hi:
             continue
         # Month m (= visitation_month + m - 1) counts while it has ended (it is before
         # today's month) and the citizen has not moved away.
-        stop = min(visitation_month + plan.months, today_month)
+        stop = visitation_month + plan.months
+        if stop > today_month:
+            stop = today_month
         if stop <= visitation_month:
             continue
         moved = view.moved_away(municipality, visited)
@@ -212,18 +261,21 @@ def _months_since_visitation(plan: _Plan, view: CitizenView, out: list[Cell]) ->
             stop = min(stop, ordinal_month(moved))
             if stop <= visitation_month:
                 continue
-        den, num = plan.curve_row(municipality, group)
+        den, num = plan.rows.get((municipality, group)) or plan.curve_row(municipality, group)
         out += den[: stop - visitation_month]
-        where = municipality if plan.by_municipality else ""
+        found = held or _held(plan, view, municipality)
         # Month 1 counts from the visitation day, not from the 1st.
         last_of_month = last_ordinal(visitation_month)
-        if view.active_between(plan.condition, plan.min_hours, where, visited, last_of_month):
+        if held_in_month(found, visited, last_of_month, today_month - visitation_month):
             out.append(num[0])
         # Months 2.. (visitation_month + 1 .. stop - 1) count any day of the month.
-        later = view.months(plan.condition, plan.min_hours, where)
-        later &= ((1 << (stop - visitation_month - 1)) - 1) << (today_month - stop + 1)
-        for a, b in mask_runs(later, today_month):
-            out += num[a - visitation_month : b - visitation_month + 1]
+        later = ((1 << (stop - visitation_month - 1)) - 1) << (today_month - stop + 1)
+        active = found[MONTHS] & later
+        if active == later:
+            out += num[1 : stop - visitation_month]
+        elif active:
+            for a, b in mask_runs(active, today_month):
+                out += num[a - visitation_month : b - visitation_month + 1]
 
 
 _POPULATIONS = {
@@ -242,8 +294,7 @@ def contributions(
     view = CitizenView(state, today)
     cells: list[Cell] = []
     if state.memberships:  # every population is made of memberships
-        for definition in catalogue:
-            plan = _plan(definition)
+        for plan in _plans(catalogue):
             plan.fill(plan, view, cells)
     return frozenset(cells)
 
