@@ -89,3 +89,21 @@ def jwt_secret() -> bytes:
 
 def random_secret() -> str:
     return secrets.token_urlsafe(40)
+
+
+def _prometheus_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} not found: install Debian's prometheus package "
+                    "(apt-get install -y --no-install-recommends prometheus); .ci/run does")
+    return path
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return _prometheus_tool("promtool")
+
+
+@pytest.fixture(scope="session")
+def prometheus_binary() -> str:
+    return _prometheus_tool("prometheus")

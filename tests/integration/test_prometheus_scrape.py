@@ -12,7 +12,6 @@ session's PostgreSQL and broker. Everything is stopped at the end.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import threading
 import time
@@ -42,15 +41,6 @@ pytestmark = pytest.mark.integration
 DEADLINE_S = 20.0
 ALERT_RULES = REPO_ROOT / "deploy" / "prometheus" / "alerts.yml"
 VF = "fsm_virksomhedsforloeb"
-
-
-@pytest.fixture(scope="module")
-def prometheus_binary() -> str:
-    path = shutil.which("prometheus")
-    if path is None:
-        pytest.skip("prometheus not found: install Debian's prometheus package "
-                    "(apt-get install -y --no-install-recommends prometheus); .ci/run does")
-    return path
 
 
 @contextmanager

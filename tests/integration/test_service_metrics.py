@@ -14,7 +14,6 @@ promtool comes from Debian's `prometheus` package (`apt-get install -y prometheu
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import time
 from copy import deepcopy
@@ -36,15 +35,6 @@ from tests.unit.test_grafana_promql import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.skip("promtool not found: install Debian's prometheus package "
-                    "(apt-get install -y --no-install-recommends prometheus); .ci/run does")
-    return path
 
 
 def check_metrics(promtool: str, exposition: bytes) -> None:

@@ -7,11 +7,9 @@ promtool comes from Debian's `prometheus` package (`apt-get install -y prometheu
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.unit.deploy_helpers import REPO_ROOT
@@ -36,15 +34,6 @@ REQUIRED_ALERTS = {
     "KommunepulsMunicipalitySilent": "kommunepuls_events_ingested",
     "KommunepulsServiceDown": "up",
 }
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.skip("promtool not found: install Debian's prometheus package "
-                    "(apt-get install -y --no-install-recommends prometheus); .ci/run does")
-    return path
 
 
 def run(promtool: str, *args: str) -> str:
