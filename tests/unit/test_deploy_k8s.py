@@ -5,11 +5,6 @@ fields fail), then the rules ops rely on are checked on the built objects."""
 from __future__ import annotations
 
 import copy
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -18,45 +13,27 @@ import yaml
 
 from tests.unit.deploy_helpers import (
     FAKE_SECRETS,
-    REPO_ROOT,
     assert_cli_accepts,
     settings_from_env,
     unknown_app_env,
 )
-
-K8S = REPO_ROOT / "deploy" / "k8s"
-OVERLAYS = ("dev", "prod")
-SERVICES = ("ingest", "gateway", "cohorts", "metrics")
-HTTP_SERVICES = ("ingest", "gateway")
-WORKERS = ("cohorts", "metrics")
-SECRET_NAME = "kommunepuls-secrets"
-SECRET_ENV = {
-    "DATABASE_URL": "database-url",
-    "KOMMUNEPULS_PSEUDONYM_KEY": "pseudonym-key",
-    "KOMMUNEPULS_JWT_SECRET": "jwt-secret",
-}
-# Only ingest opens sealed CPRs: only it gets the ingress private key.
-INGEST_SECRET_ENV = SECRET_ENV | {"KOMMUNEPULS_INGRESS_PRIVATE_KEY": "ingress-private-key"}
-HEALTH_PATHS = {"/healthz", "/readyz"}
-# Kinds defined by CRDs: kubernetes-validate has no schema for them; checked loosely below.
-CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
-# Egress the pods may have: DNS, PostgreSQL, Kafka (plain and TLS).
-ALLOWED_EGRESS_PORTS = {53, 5432, 9092, 9093}
-
-
-def kustomize_command() -> list[str]:
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize"]
-    if shutil.which("kustomize"):
-        return ["kustomize", "build"]
-    pytest.skip("neither kubectl (with its built-in kustomize) nor kustomize is installed")
-
-
-def kustomize(directory: Path) -> list[dict[str, Any]]:
-    result = subprocess.run([*kustomize_command(), str(directory)], capture_output=True,
-                            text=True, timeout=60, check=False)
-    assert result.returncode == 0, f"kustomize build {directory} failed:\n{result.stderr}"
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+from tests.unit.k8s_helpers import (
+    CUSTOM_KINDS,
+    HEALTH_PATHS,
+    HTTP_SERVICES,
+    INGEST_SECRET_ENV,
+    K8S,
+    OVERLAYS,
+    SECRET_ENV,
+    SECRET_NAME,
+    SERVICES,
+    WORKERS,
+    config_map_data,
+    kustomize,
+    of_kind,
+    pod_specs,
+    selects,
+)
 
 
 @pytest.fixture(scope="module", params=OVERLAYS)
@@ -70,38 +47,6 @@ def kubernetes_version() -> str:
     major, minor = (int(part) for part in version.split(".")[:2])
     assert (major, minor) >= (1, 33), f"kubernetes-validate only knows {version}: upgrade it"
     return version
-
-
-def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
-
-
-def pod_specs(objects: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for obj in objects:
-        if obj["kind"] in ("Deployment", "Job"):
-            yield f"{obj['kind']}/{obj['metadata']['name']}", obj["spec"]["template"]["spec"]
-
-
-def config_map_data(objects: list[dict[str, Any]]) -> dict[str, str]:
-    (config,) = [o for o in objects if o["kind"] == "ConfigMap"
-                 and o["metadata"]["name"].startswith("kommunepuls-config")]
-    return config["data"]
-
-
-def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    """Whether a LabelSelector matches the labels (matchLabels and matchExpressions)."""
-    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
-        return False
-    for expression in selector.get("matchExpressions", []):
-        key, operator = expression["key"], expression["operator"]
-        values = expression.get("values", [])
-        present = key in labels
-        if ((operator == "In" and labels.get(key) not in values)
-                or (operator == "NotIn" and labels.get(key) in values)
-                or (operator == "Exists" and not present)
-                or (operator == "DoesNotExist" and present)):
-            return False
-    return True
 
 
 # --- build and schema ----------------------------------------------------------------------
@@ -327,89 +272,6 @@ def test_every_deployment_has_a_disruption_budget_and_a_service(
         port_names = {p["name"] for c in template["spec"]["containers"] for p in c["ports"]}
         for port in matching[0]["spec"]["ports"]:
             assert port["name"] == "http" and port["targetPort"] in port_names, name
-
-
-# --- network policies ----------------------------------------------------------------------
-
-def pod_labels(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    labels = {}
-    for obj in objects:
-        if obj["kind"] in ("Deployment", "Job"):
-            component = obj["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
-            labels[component] = obj["spec"]["template"]["metadata"]["labels"]
-    return labels
-
-
-def policies_for(objects: list[dict[str, Any]], labels: dict[str, str], kind: str) -> list[Any]:
-    return [p["spec"] for p in of_kind(objects, "NetworkPolicy").values()
-            if selects(p["spec"]["podSelector"], labels) and kind in p["spec"]["policyTypes"]]
-
-
-def test_every_pod_is_under_a_default_deny_policy(
-    overlay: tuple[str, list[dict[str, Any]]]
-) -> None:
-    _, objects = overlay
-    for component, labels in pod_labels(objects).items():
-        for kind in ("Ingress", "Egress"):
-            assert policies_for(objects, labels, kind), f"{component}: no {kind} policy"
-
-
-def test_only_gateway_and_ingest_are_reachable_from_anywhere(
-    overlay: tuple[str, list[dict[str, Any]]]
-) -> None:
-    _, objects = overlay
-    for component, labels in pod_labels(objects).items():
-        specs = policies_for(objects, labels, "Ingress")
-        rules = [rule for spec in specs for rule in spec.get("ingress", [])]
-        open_rules = [r for r in rules if not r.get("from")]
-        if component in HTTP_SERVICES:
-            assert open_rules, f"{component} must be reachable"
-            assert all(p["port"] == "http" for r in open_rules for p in r["ports"]), component
-        else:
-            assert not open_rules, f"{component} must not be reachable from anywhere"
-
-
-def test_egress_is_only_dns_postgres_and_kafka(overlay: tuple[str, list[dict[str, Any]]]) -> None:
-    _, objects = overlay
-    for component, labels in pod_labels(objects).items():
-        specs = policies_for(objects, labels, "Egress")
-        rules = [rule for spec in specs for rule in spec.get("egress", [])]
-        ports = set()
-        for rule in rules:
-            assert rule.get("ports"), f"{component}: an egress rule without ports allows all"
-            ports |= {p["port"] for p in rule["ports"]}
-        assert ports <= ALLOWED_EGRESS_PORTS, component
-        assert {53, 5432} <= ports and ports & {9092, 9093}, component
-
-
-# --- the optional ServiceMonitor component -------------------------------------------------
-
-def test_servicemonitor_component_builds_on_prod_and_selects_every_service(
-    tmp_path: Path,
-) -> None:
-    # A throwaway overlay: prod plus the component (kustomize wants relative paths).
-    component = K8S / "components" / "servicemonitor"
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "namespace": "kommunepuls",
-        "resources": [os.path.relpath(K8S / "overlays" / "prod", tmp_path)],
-        "components": [os.path.relpath(component, tmp_path)],
-    }))
-    objects = kustomize(tmp_path)
-    (monitor,) = [o for o in objects if o["kind"] == "ServiceMonitor"]
-    # Loose check of the CRD object (no schema for it here): the fields the operator needs.
-    assert (monitor["apiVersion"], monitor["kind"]) in CUSTOM_KINDS
-    assert monitor["metadata"]["namespace"] == "kommunepuls"
-    endpoints = monitor["spec"]["endpoints"]
-    assert endpoints and all(e["path"] == "/metrics" and e["port"] for e in endpoints)
-    services = of_kind(objects, "Service")
-    assert set(services) == {f"kommunepuls-{s}" for s in SERVICES}
-    for name, service in services.items():
-        assert selects(monitor["spec"]["selector"], service["metadata"]["labels"]), name
-        assert {e["port"] for e in endpoints} <= {p["name"] for p in service["spec"]["ports"]}, name
-    assert not any(o["kind"] == "ServiceMonitor" for o in kustomize(K8S / "overlays" / "prod")), (
-        "the ServiceMonitor is optional: the plain overlays must not need the CRD")
 
 
 def test_prod_pins_a_release_image(overlay: tuple[str, list[dict[str, Any]]]) -> None:
