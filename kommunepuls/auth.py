@@ -94,4 +94,8 @@ def verify_token(secret: bytes, token: str) -> Principal:
     municipalities = claims.get("municipalities", [])
     if not isinstance(municipalities, list) or not all(isinstance(m, str) for m in municipalities):
         raise InvalidToken("claim 'municipalities' must be a list of kommunekoder")
+    # issue_token refuses to make such a token, so one that arrives was made some other way;
+    # accepted, it would still read every route that is not municipality-scoped.
+    if role in (Role.fagsystem, Role.municipality) and not municipalities:
+        raise InvalidToken(f"role {role.value} needs claim 'municipalities'")
     return Principal(str(claims["sub"]), role, frozenset(municipalities))

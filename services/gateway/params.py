@@ -20,7 +20,7 @@ from kommunepuls.domain.catalogue import Population
 from kommunepuls.domain.periods import month_index, period_label, period_month
 from kommunepuls.reference import is_municipality, municipalities
 from kommunepuls.web.problems import PROBLEM_RESPONSES, InvalidRequest, NotFound
-from kommunepuls.web.security import require_roles
+from kommunepuls.web.security import current_principal, require_roles
 from services.gateway import queries
 from services.gateway.figures import ALL, STRATA, Audience, Scope
 
@@ -59,7 +59,9 @@ async def known_query_only(request: Request) -> None:
         raise InvalidRequest(f"unknown query parameter(s): {', '.join(map(repr, unknown))}")
 
 
-STRICT_QUERY = [Depends(known_query_only)]
+# The token first: a caller without a valid one learns nothing about the parameters (router
+# dependencies run before a route's own; the check is cached, so it runs once a request).
+STRICT_QUERY = [Depends(current_principal), Depends(known_query_only)]
 
 
 # Dependencies are `async def`: FastAPI runs a plain `def` dependency in a worker thread,

@@ -104,16 +104,6 @@ def test_an_event_for_another_municipality_is_rejected_per_item(
     assert body["results"][1]["problem"]["errors"][0]["loc"] == ["municipality"]
 
 
-def test_only_the_fagsystem_role_may_send(ingest: TestClient, jwt_secret: bytes) -> None:
-    assert ingest.post("/v1/events", json=ev()).status_code == 401
-    for role in (Role.municipality, Role.national, Role.ops):
-        municipalities = ("851",) if role is Role.municipality else ()
-        response = ingest.post("/v1/events", json=ev(),
-                               headers=auth(jwt_secret, role, municipalities))
-        assert response.status_code == 403, role
-        assert response.headers["content-type"] == "application/problem+json"
-
-
 def test_body_errors_are_problems(ingest: TestClient, jwt_secret: bytes) -> None:
     headers = auth(jwt_secret)
     bad_json = ingest.post("/v1/events", content=b"{nope",
