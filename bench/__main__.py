@@ -11,12 +11,13 @@ import sys
 
 from bench.sections import machine, write_section
 
-# (section title, module, arguments); bench.stream writes its own section.
+# (section title, module, arguments); those given --write write their own section.
 BENCHMARKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Ingest (issue 11)", "bench.ingest", ()),
     ("Kafka ingress (issue 9)", "bench.ingress", ("--events", "50000")),
     ("Stream (issue 10)", "bench.stream", ("--write",)),
     ("Gateway (issue 4)", "bench.gateway", ()),
+    ("End-to-end latency (issue 5)", "bench.latency", ("--write",)),
     ("Fold and contributions (issue 10)", "bench.fold", ()),
     ("Simulator (issue 5)", "bench.simulate", ()),
 )

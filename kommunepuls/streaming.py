@@ -10,15 +10,38 @@ import asyncpg
 import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from kommunepuls.config import Settings
 from kommunepuls.kafka import make_producer
 from kommunepuls.storage.db import create_pool
 
+# faust hard-codes a 1.5 s fetch wait, and Tansu answers a waiting fetch only when the wait
+# runs out: each stage then delivers records up to 1.5 s late (measured with a lone
+# consumer: p50/max 335/695 ms at 1,500 ms, 5/16 ms at 20 ms). With Apache Kafka a short
+# wait only costs a few more idle fetches.
+FETCH_MAX_WAIT_MS = 100
+
+
+def _shorten_fetch_wait() -> None:
+    thread = faust_aiokafka.AIOKafkaConsumerThread
+    create = thread._create_worker_consumer
+    if getattr(create, "kommunepuls_short_wait", False):
+        return
+
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+        return consumer
+
+    create_worker_consumer.kommunepuls_short_wait = True  # type: ignore[attr-defined]
+    thread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
+
 
 def create_faust_app(settings: Settings, *, name: str, web_port: int,
                      registry: CollectorRegistry) -> faust.App:
+    _shorten_fetch_wait()
     datadir = settings.data_dir / "faust" / name
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -55,9 +78,13 @@ def create_faust_app(settings: Settings, *, name: str, web_port: int,
         return web.json({"status": "ok" if status == 200 else "joining", "service": name,
                          "partitions": health["partitions"]}, status=status)
 
+    # Open, unlike the gateway's: worker counters, lags and timings, no indicator figures.
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        # As a header: aiohttp refuses a content_type argument that carries a charset,
+        # and Prometheus's exposition type does.
+        return web.bytes(generate_latest(registry),
+                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return app
 

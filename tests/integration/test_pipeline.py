@@ -9,8 +9,10 @@ from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from kommunepuls.auth import Role, issue_token
 from kommunepuls.config import Settings
@@ -18,6 +20,7 @@ from kommunepuls.kafka import ensure_topics
 from kommunepuls.recompute import compare, live_counts, recompute_counts
 from services.ingest.app import create_app
 from tests.integration.pipeline import stream_workers, worker_settings
+from tests.integration.test_service_metrics import check_metrics
 
 TODAY = date(2019, 7, 15)
 
@@ -80,7 +83,8 @@ def post(ingest: TestClient, jwt_secret: bytes, events: list[dict]) -> dict:
 
 
 async def test_worked_example_flows_through_the_pipeline_to_50_percent(
-        pipeline: tuple[Settings, TestClient], db: asyncpg.Pool, jwt_secret: bytes) -> None:
+        pipeline: tuple[Settings, TestClient], db: asyncpg.Pool, jwt_secret: bytes,
+        promtool: str) -> None:
     _, ingest = pipeline
     assert post(ingest, jwt_secret, worked_example())["accepted"] == 13
     await wait_for_agreement(db)
@@ -89,6 +93,19 @@ async def test_worked_example_flows_through_the_pipeline_to_50_percent(
            WHERE indicator = 'fsm_virksomhedsforloeb' AND municipality = '461'
              AND period = '2019-06'""")
     assert (row["n"], row["d"]) == (2, 4)
+    # The workers' own /metrics pages serve what they counted, in a format Prometheus takes.
+    settings, _ = pipeline
+    pages = {}
+    async with httpx.AsyncClient(timeout=5) as client:
+        for name, port in (("cohorts", settings.cohorts_web_port),
+                           ("metrics", settings.metrics_web_port)):
+            page = await client.get(f"http://127.0.0.1:{port}/metrics")
+            assert page.status_code == 200, page.text
+            assert page.headers["content-type"] == CONTENT_TYPE_LATEST
+            check_metrics(promtool, page.content)
+            pages[name] = page.text
+    assert "kommunepuls_cohorts_events_processed_total 13.0" in pages["cohorts"]
+    assert "kommunepuls_metrics_facts_total" in pages["metrics"]
 
 
 async def test_a_late_correction_revises_march_and_as_of_still_answers_the_old_value(
