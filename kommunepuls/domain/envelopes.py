@@ -333,17 +333,27 @@ UNION_TAGS: frozenset[str] = frozenset(
 )
 
 
+# Plain-str lookups for the discriminator, which runs once per ingested event.
+_TYPES: frozenset[str] = frozenset(t.value for t in ENVELOPES)
+_LEGACY_TAGS: dict[tuple[str, int], str] = {
+    (t.value, v): legacy_tag(t, v) for t, v in LEGACY_ENVELOPES
+}
+
+
 def event_tag(value: Any) -> str | None:
-    """Pick the model from `type` and, for types with old versions, `schema_version`."""
+    """Pick the model from `type` and, for types with old versions, `schema_version`.
+
+    Only a type's name selects a model: a legacy tag sent as the type ("samtale.v1") is an
+    unknown type like any other.
+    """
     if isinstance(value, dict):
         kind, version = value.get("type"), value.get("schema_version")
     else:
         kind, version = getattr(value, "type", None), getattr(value, "schema_version", None)
-    if not isinstance(kind, str) or kind not in UNION_TAGS:
+    if not isinstance(kind, str) or kind not in _TYPES:
         return None
     if isinstance(version, int) and not isinstance(version, bool):
-        if (EventType(kind), version) in LEGACY_ENVELOPES:
-            return legacy_tag(kind, version)
+        return _LEGACY_TAGS.get((kind, version), kind)
     return kind
 
 

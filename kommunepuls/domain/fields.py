@@ -9,7 +9,6 @@ only written into the JSON Schema (pydantic's own message would quote the regex)
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -33,6 +32,10 @@ OPAQUE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$"
 CVR_PATTERN = r"^[0-9]{8}$"
 # Day and month part of DDMMYY; the full date (leap years, 31 April) is checked in code.
 CPR_PATTERN = r"^(0[1-9]|[12][0-9]|3[01])(0[1-9]|1[0-2])[0-9]{6}$"
+# Compiled once: re.fullmatch(str, ...) looks the pattern up in re's cache on every call,
+# and these run once or twice per ingested event.
+_UUID = re.compile(UUID_PATTERN)
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def _reject_bool(value: Any) -> Any:
@@ -68,10 +71,12 @@ def _no_cpr_inside(value: str) -> str:
 
 
 def _canonical_uuid(value: str) -> str:
-    if not re.fullmatch(UUID_PATTERN, value):
+    if _UUID.fullmatch(value) is None:
         raise ValueError("must be a hyphenated UUID (8-4-4-4-12 hex digits)")
     # The event_id is the idempotency key: "ABC…" and "abc…" are the same UUID, so store one.
-    return str(uuid.UUID(value))
+    # For what the pattern admits (ASCII hex in 8-4-4-4-12) str(uuid.UUID(v)) is v.lower(),
+    # at a tenth of the cost (tests/unit prove the equivalence).
+    return value.lower()
 
 
 def _check_municipality(value: str) -> str:
@@ -81,7 +86,7 @@ def _check_municipality(value: str) -> str:
 
 
 def _check_month(value: str) -> str:
-    if not re.fullmatch(MONTH_PATTERN, value):
+    if _MONTH.fullmatch(value) is None:
         raise ValueError("must be a month YYYY-MM")
     if int(value[:4]) < EARLIEST_DATE.year:
         raise ValueError(f"must not be before {EARLIEST_DATE.year}-01")

@@ -14,13 +14,13 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 import asyncpg
 import orjson
 
-from kommunepuls.domain.events import upcast_stored
+from kommunepuls.domain.events import CURRENT_VERSIONS, upcast_stored
 from kommunepuls.domain.records import StoredEvent
 
 Status = Literal["accepted", "duplicate", "conflict"]
@@ -36,9 +36,13 @@ class DuplicateEvent(EventStoreError):
     """An event_id is already stored (the unique constraint said so)."""
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """A validated, pseudonymised event ready to append (no CPR, ever)."""
+class NewEvent(NamedTuple):
+    """A validated, pseudonymised event ready to append (no CPR, ever).
+
+    A NamedTuple, not a frozen dataclass: as immutable, and ingest builds one per event,
+    where a frozen dataclass's __init__ (one object.__setattr__ per field) cost ~2 µs of
+    the ~50 µs an event costs in total, a NamedTuple ~0.3 µs.
+    """
 
     event_id: UUID
     citizen_id: str
@@ -63,6 +67,19 @@ def body_hash(key: bytes, fields: Mapping[str, Any]) -> bytes:
     """Keyed digest of an event's stored body: same retry -> same digest, CPR never hashed."""
     canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=str)
     return hmac.new(key, canonical, hashlib.sha256).digest()
+
+
+def body_hasher(key: bytes) -> Callable[[Mapping[str, Any]], bytes]:
+    """`body_hash` under one key, for many events: the HMAC key schedule is done once and
+    copied per event (stored digests must never change: tests/unit compares the two)."""
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
+
+    def digest(fields: Mapping[str, Any]) -> bytes:
+        mac = keyed.copy()
+        mac.update(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=str))
+        return mac.digest()
+
+    return digest
 
 
 async def append(
@@ -131,7 +148,7 @@ async def _append(conn: asyncpg.Connection, events: Sequence[NewEvent],
                 "RETURNING position - $1, clock_timestamp()", len(offsets))
             rows = [(head + n, e.event_id, e.citizen_id, e.municipality, e.type,
                      e.schema_version, e.occurred_at, recorded_at, e.source, e.case_ref,
-                     dict(e.data), e.body_hash)
+                     e.data if type(e.data) is dict else dict(e.data), e.body_hash)
                     for e, status, n, _ in planned if status == "accepted"]
             await conn.copy_records_to_table("events", records=rows, columns=COLUMNS)
         if before_commit:
@@ -140,13 +157,21 @@ async def _append(conn: asyncpg.Connection, events: Sequence[NewEvent],
             for e, status, n, offset in planned]
 
 
+_CURRENT_VERSIONS: dict[str, int] = {str(t): v for t, v in CURRENT_VERSIONS.items()}
+
+
 def stored_from_row(row: asyncpg.Record) -> StoredEvent:
-    # Old schema versions are lifted here, so no reader of the store ever sees them.
-    return upcast_stored(StoredEvent(
+    stored = StoredEvent(
         position=row["position"], event_id=str(row["event_id"]), citizen_id=row["citizen_id"],
         municipality=row["municipality"], type=row["type"], occurred_at=row["occurred_at"],
         recorded_at=row["recorded_at"], data=row["data"], schema_version=row["schema_version"],
-        source=row["source"], case_ref=row["case_ref"]))
+        source=row["source"], case_ref=row["case_ref"])
+    # Old schema versions are lifted here, so no reader of the store ever sees them. Rows
+    # already current (nearly all) skip upcast_stored's enum lookup, a fifth of a row's cost
+    # when the cohorts worker reads histories.
+    if _CURRENT_VERSIONS.get(stored.type) == stored.schema_version:
+        return stored
+    return upcast_stored(stored)
 
 
 _READ = """SELECT position, event_id, citizen_id, municipality, type, schema_version,
@@ -204,3 +229,36 @@ async def iter_all(pool: asyncpg.Pool, *, through: int | None = None,
             return
         yield [stored_from_row(r) for r in rows]
         after = rows[-1]["position"]
+
+
+async def iter_citizens(conn: asyncpg.Connection, low: str = "", high: str | None = None, *,
+                        through: int | None = None, prefetch: int = 10_000
+                        ) -> AsyncIterator[tuple[str, list[StoredEvent]]]:
+    """Every citizen with low <= citizen_id < high (no upper bound if None) and their events
+    through a position, one citizen at a time, each list in position order.
+
+    A server-side cursor over rows ordered by (citizen_id, position), the events_citizen
+    index's order: memory holds one citizen's events and a prefetch of rows, whatever the
+    store's size (for bulk rebuilds; the stream reads by position instead).
+    """
+    query = _SELECT + " WHERE citizen_id >= $1 AND position <= $2"
+    args: list[Any] = [low, through if through is not None else 2**63 - 1]
+    if high is not None:
+        query += " AND citizen_id < $3"
+        args.append(high)
+    query += " ORDER BY citizen_id, position"
+    current: str | None = None
+    events: list[StoredEvent] = []
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        cursor = await conn.cursor(query, *args)
+        # Fetched in batches: iterating the cursor row by row costs a coroutine step each.
+        while rows := await cursor.fetch(prefetch):
+            for row in rows:
+                citizen = row["citizen_id"]
+                if citizen != current:
+                    if events:
+                        yield current, events  # type: ignore[misc]
+                    current, events = citizen, []
+                events.append(stored_from_row(row))
+    if events:
+        yield current, events  # type: ignore[misc]

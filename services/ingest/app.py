@@ -13,6 +13,8 @@ from kommunepuls.config import Settings
 from kommunepuls.domain.events import event_adapter
 from kommunepuls.sealing import Opener, ingress_private_key
 from kommunepuls.web.app import create_base_app
+from services.ingest.appender import GroupAppender
+from services.ingest.gc_tuning import restore_gc, tune_gc
 from services.ingest.ingest_key import router as ingest_key_router
 from services.ingest.ingress import Ingress
 from services.ingest.intake import IntakeMetrics
@@ -33,6 +35,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     opener = Opener(ingress_private_key(settings)) if ingress else None
 
     async def start(app: FastAPI) -> None:
+        app.state.gc_thresholds = tune_gc()
+        app.state.appender = GroupAppender(app.state.pool, max_events=settings.ingest_max_events)
         app.state.relay_stop = asyncio.Event()
         app.state.relay_task = None
         if relay:
@@ -48,12 +52,16 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     async def stop(app: FastAPI) -> None:
         app.state.relay_stop.set()
         app.state.ingress_stop.set()
-        if app.state.relay_task is not None:
-            await app.state.relay_task
-        if app.state.ingress_task is not None:
-            # Past the grace, cancel: uncommitted records are re-read and absorbed as duplicates.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(app.state.ingress_task, 10)
+        try:
+            if app.state.relay_task is not None:
+                await app.state.relay_task
+            if app.state.ingress_task is not None:
+                # Past the grace, cancel: uncommitted records are re-read and absorbed as
+                # duplicates.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(app.state.ingress_task, 10)
+        finally:
+            restore_gc(app.state.gc_thresholds)
 
     app = create_base_app(
         settings, service="ingest", title="Kommunepuls ingest API",
@@ -61,6 +69,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
                     "replaced by an HMAC pseudonym before anything is stored or logged), stored "
                     "exactly once in order, and published to Kafka.",
         registry=registry, on_startup=start, on_shutdown=stop,
+        # /metrics stays open (no metrics_roles): request and event counters, no indicator
+        # figures; only the gateway's needs a token.
     )
     app.state.pseudonym_key = settings.secret("pseudonym_key")
     app.state.intake_metrics = IntakeMetrics(registry)

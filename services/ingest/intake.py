@@ -14,11 +14,11 @@ from collections import Counter as Tally
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-from uuid import UUID
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
+from asyncpg.pgproto.pgproto import UUID as FastUUID
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import ValidationError
 
@@ -27,8 +27,9 @@ from kommunepuls.domain.event_data import EventType
 from kommunepuls.domain.events import EventIn, data_json, parse_event, validation_problems
 from kommunepuls.domain.examples import EXAMPLE_CPR
 from kommunepuls.domain.identifiers import citizen_id
-from kommunepuls.storage.event_store import NewEvent, append, body_hash
+from kommunepuls.storage.event_store import NewEvent, append, body_hasher
 from kommunepuls.web.problems import PROBLEM_BASE, Problem
+from services.ingest.appender import GroupAppender
 
 _KNOWN_TYPES = frozenset(t.value for t in EventType)
 # Validating an event is 15-30 µs of CPU that never yields, so a request of 1,000 holds the
@@ -42,9 +43,10 @@ _KNOWN_TYPES = frozenset(t.value for t in EventType)
 _YIELD_EVERY = 50
 
 
-@dataclass(frozen=True, slots=True)
-class RawItem:
-    """One item of a request: parsed JSON, or the reason it could not be parsed."""
+class RawItem(NamedTuple):
+    """One item of a request: parsed JSON, or the reason it could not be parsed.
+
+    (A NamedTuple: built per event, at a third of a frozen dataclass's cost.)"""
 
     value: Any
     parse_error: str | None = None
@@ -128,17 +130,18 @@ def _sent_event_id(value: Any) -> str | None:
     return event_id if isinstance(event_id, str) and len(event_id) <= 64 else None
 
 
-def _new_event(event: EventIn, pseudonym: str, key: bytes) -> NewEvent:
+def to_new_event(event: EventIn, pseudonym: str, hasher: Callable[[dict[str, Any]], bytes]
+               ) -> NewEvent:
     data = data_json(event)
     fields = {"citizen_id": pseudonym, "municipality": event.municipality, "type": event.type,
               "schema_version": event.schema_version,
               "occurred_at": event.occurred_at.isoformat(), "source": event.source,
               "case_ref": event.case_ref, "data": data}
-    return NewEvent(event_id=UUID(event.event_id), citizen_id=pseudonym,
-                    municipality=event.municipality, type=event.type,
-                    schema_version=event.schema_version, occurred_at=event.occurred_at,
-                    source=event.source, case_ref=event.case_ref, data=data,
-                    body_hash=body_hash(key, fields))
+    # asyncpg's UUID (a uuid.UUID subclass, what the store hands back for uuid columns) is
+    # parsed in C: 0.1 instead of 1-2.6 µs per event; event_id is canonical UUID text here.
+    return NewEvent(FastUUID(event.event_id), pseudonym, event.municipality, event.type,
+                    event.schema_version, event.occurred_at, event.source, event.case_ref,
+                    data, hasher(fields))
 
 
 async def ingest_items(
@@ -149,11 +152,19 @@ async def ingest_items(
     pseudonym_key: bytes,
     metrics: IntakeMetrics,
     today: date | None = None,
+    appender: GroupAppender | None = None,
 ) -> IngestOutcome:
+    """Validate, scope, pseudonymise and append `items`; results in input order.
+
+    With an `appender`, the append shares a transaction with other concurrent requests of
+    this process (group commit); without, it takes a connection of `pool` for itself.
+    """
+    today = today or date.today()  # once per request, not per event: the receiving day
     results: list[dict[str, Any] | None] = [None] * len(items)
     pending: list[tuple[int, str, NewEvent]] = []
     tally: Tally[tuple[str, str]] = Tally()
     pseudonym_of = pseudonymiser(pseudonym_key) if items else None
+    hasher = body_hasher(pseudonym_key)
     for index, item in enumerate(items):
         if index % _YIELD_EVERY == _YIELD_EVERY - 1:
             await asyncio.sleep(0)
@@ -185,12 +196,16 @@ async def ingest_items(
         assert pseudonym_of is not None
         pseudonym = pseudonym_of(event.cpr)  # the CPR goes no further than here
         # event.event_id is the canonical UUID text (the contract normalises it).
-        pending.append((index, event.event_id, _new_event(event, pseudonym, pseudonym_key)))
+        pending.append((index, event.event_id, to_new_event(event, pseudonym, hasher)))
     metrics.count(tally)  # rejections count even if the append below fails, as before
     if pending:
         started = time.perf_counter()
-        async with pool.acquire() as conn:
-            stored = await append(conn, [e for _, _, e in pending])
+        events = [e for _, _, e in pending]
+        if appender is not None:
+            stored = await appender.append(events)
+        else:
+            async with pool.acquire() as conn:
+                stored = await append(conn, events)
         metrics.append.observe(time.perf_counter() - started)
         for (index, event_id, new), outcome in zip(pending, stored, strict=True):
             if outcome.status == "conflict":

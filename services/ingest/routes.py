@@ -103,7 +103,8 @@ async def post_events(request: Request, principal: Sender) -> Response:
                               "per request")
     outcome = await ingest_items(items, principal=principal, pool=request.app.state.pool,
                                  pseudonym_key=request.app.state.pseudonym_key,
-                                 metrics=request.app.state.intake_metrics)
+                                 metrics=request.app.state.intake_metrics,
+                                 appender=request.app.state.appender)
     # Already JSON in IngestResult's shape (response_model above documents it): returning a
     # Response skips FastAPI's re-validation of 1,000 results (see IngestOutcome).
     return Response(outcome.json(), media_type="application/json")
