@@ -17,7 +17,9 @@ The typical citizen has 30 events over two years in FSM group 1: a visitation, a
 regrouping, a caseworker, samtaler, four tilbud (eight events), monthly ordinary-hours
 reports, an exemption and an afklaret. Memory is measured with tracemalloc as what
 `citizens` folded states keep alive once their events are gone, divided by `citizens`;
-the shared caches (days, period labels) are included, amortised.
+the shared caches (days, period labels) are included, amortised. The metrics worker's
+state (services/metrics/state.py) is measured the same way: facts for `citizens` distinct
+pseudonyms applied to a PartitionState, beside the tuples of ints it held before.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from kommunepuls.domain import citizen, evaluation
 from kommunepuls.domain.citizen import FSM, CitizenState, fold
 from kommunepuls.domain.evaluation import contributions
 from kommunepuls.domain.records import StoredEvent
+from kommunepuls.facts import Fact, pack_all
+from services.metrics.state import PartitionState
 from tests.unit.engine_golden import BASELINE, by_citizen, load_engine, simulated_events
 
 TODAY = date(2020, 11, 15)
@@ -195,6 +199,53 @@ def state_figures(citizens: int) -> None:
     tracemalloc.stop()
     # What keeping every citizen's previous contributions in memory would cost.
     print(f"contributions kept: {cells_bytes:7.0f} B/citizen")
+    metrics_state_figures(citizens)
+
+
+def metrics_state_bytes(facts: list[Fact]) -> tuple[float, float]:
+    """Bytes per citizen the metrics worker's PartitionState keeps (citizens' cells only,
+    then with the totals too), and the same for a dict of cell tuples, as it was."""
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    state = PartitionState(0)
+    for fact in facts:
+        state.apply(fact)
+    state.clean()
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    # The representation before: citizen_id -> (position, day, cells as a tuple of ints).
+    sample = facts[:20_000]  # ~10 kB a citizen: a sample is enough
+    as_tuples = {f.citizen_id: (f.position, f.day, tuple(int(str(c)) for c in f.cells))
+                 for f in sample}
+    tuples = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert len(state.citizens) == len(facts) and len(as_tuples) == len(sample)
+    return held / len(facts), tuples / len(sample)
+
+
+def metrics_state_figures(citizens: int) -> None:
+    # Facts as cohorts sends them, for distinct pseudonyms (64 hex digits, like HMAC-SHA256).
+    for name, make, today in (
+        ("typical", typical_citizen, TODAY),
+        ("simulated", None, SIMULATED_TODAY),
+        ("typical, today 2026", typical_citizen, date(2026, 11, 28)),
+    ):
+        if make is None:
+            histories = [as_stored(h) for h in by_citizen(simulated_events(5)).values()]
+            cells = [pack_all(contributions(fold(h), today)) for h in histories]
+        else:
+            cells = [pack_all(contributions(fold(make(7)), today))]
+        facts = [Fact(f"{n:064x}", 1000 + n, today.toordinal(), cells[n % len(cells)])
+                 for n in range(citizens)]
+        state, tuples = metrics_state_bytes(facts)
+        mean = sum(map(len, cells)) / len(cells)
+        print(f"metrics state, {name} ({mean:.0f} cells): {state:6.0f} B/citizen -> "
+              f"{state:.0f} MB per million (cell tuples: {tuples:.0f} B)")
 
 
 if __name__ == "__main__":

@@ -113,17 +113,17 @@ class CohortsWorker:
         through: dict[int, int] = {}
         for partition, value in records:
             try:
-                events = segments.decode(value)
-            except (ValueError, TypeError, KeyError) as exc:
+                events = segments.positions(value)
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
                 await self.dead_letter(value, f"undecodable segment: {type(exc).__name__}")
                 continue
             self.metrics.events.inc(len(events))
             newest = citizens.setdefault(partition, {})
-            for e in events:
-                if e.position > newest.get(e.citizen_id, 0):
-                    newest[e.citizen_id] = e.position
+            for citizen_id, position in events:
+                if position > newest.get(citizen_id, 0):
+                    newest[citizen_id] = position
             if events:
-                through[partition] = max(through.get(partition, 0), events[-1].position)
+                through[partition] = max(through.get(partition, 0), events[-1][1])
         day = today.toordinal()
         for partition, newest in sorted(citizens.items()):
             # An evaluation reads all of a citizen's stored events, often more than the

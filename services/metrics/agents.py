@@ -93,7 +93,7 @@ class MetricsWorker:
         for partition, value, headers in records:
             try:
                 batch = facts.decode(value)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
                 await self.dead_letter(value, f"undecodable facts: {type(exc).__name__}")
                 continue
             state = await self.state_retrying(partition)
