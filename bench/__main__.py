@@ -18,6 +18,8 @@ BENCHMARKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Stream (issue 10)", "bench.stream", ("--write",)),
     ("Gateway (issue 4)", "bench.gateway", ()),
     ("End-to-end latency (issue 5)", "bench.latency", ("--write",)),
+    ("DuckDB peer (issue 5)", "bench.duckdb_peer", ("--events", "300000")),
+    ("Replay into fresh read models (issue 5)", "bench.replay", ("--shards", "2")),
     ("Fold and contributions (issue 10)", "bench.fold", ()),
     ("Simulator (issue 5)", "bench.simulate", ()),
 )

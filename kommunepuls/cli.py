@@ -109,11 +109,16 @@ def token(
     municipality: Annotated[list[str] | None, typer.Option(
         help="Kommunekode the token may act for; repeat for several.")] = None,
     subject: Annotated[str, typer.Option(help="Who the token is for.")] = "",
-    ttl_hours: Annotated[int, typer.Option(help="Lifetime in hours.")] = 24 * 30,
+    ttl_hours: Annotated[int, typer.Option(
+        min=1, help="Lifetime in hours (8760 = a year, e.g. for a scraper's token).")] = 24 * 30,
     data_dir: Annotated[Path, typer.Option(help="Data dir of the embedded profile.")]
     = Path(".kommunepuls"),
+    out: Annotated[Path | None, typer.Option(
+        help="Write the token to this file (mode 0640, replaced atomically) instead of "
+             "printing it: a credentials file for Prometheus.")] = None,
 ) -> None:
-    """Print an access token (JWT, HS256) signed with KOMMUNEPULS_JWT_SECRET."""
+    """Print (or write, with --out) an access token (JWT, HS256) signed with
+    KOMMUNEPULS_JWT_SECRET."""
     import os
 
     from kommunepuls.config import DEV_SECRETS_FILE
@@ -123,13 +128,39 @@ def token(
                 and (data_dir / DEV_SECRETS_FILE).exists())
     settings = _settings(**({"profile": "embedded", "data_dir": data_dir} if embedded else {}))
     try:
-        value = issue_token(settings.secret("jwt_secret"), subject=subject or f"{role.value}-cli",
+        subject = subject or f"{role.value}-cli"
+        value = issue_token(settings.secret("jwt_secret"), subject=subject,
                             role=role, municipalities=municipality or [],
                             ttl_seconds=ttl_hours * 3600)
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    typer.echo(value)
+    if out is None:
+        typer.echo(value)
+        return
+    _write_token_file(out, value)
+    console.print(f"{role.value} token for {subject} written to {out}")
+
+
+def _write_token_file(path: Path, token: str) -> None:
+    """Write `token` to `path`, readable by owner and group only.
+
+    Group-readable, not 0600: the reader is another container's user (docker-compose gives
+    Prometheus the kommunepuls group). Written to a temporary file and renamed into place,
+    so a scraper re-reading the file never sees it half-written.
+    """
+    import os
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                       "w") as handle:
+            # Set after creation: at open the umask could take the group's bit away.
+            os.fchmod(handle.fileno(), 0o640)
+            handle.write(token + "\n")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @app.command()
@@ -231,6 +262,27 @@ def verify(
     console.print(table)
     console.print(f"[red]{len(differences)} differences[/] in {cells} cells")
     raise typer.Exit(1)
+
+
+@app.command("rebuild")
+def rebuild_command(
+    processes: Annotated[int, typer.Option(min=1, help="Processes sharing the citizens.")] = 2,
+    force: Annotated[bool, typer.Option(
+        help="Skip asking the broker whether cohorts/metrics workers run.")] = False,
+) -> None:
+    """Rebuild the metrics read models from the event store in bulk (stop the workers first)."""
+    from kommunepuls.rebuild import RebuildError, rebuild
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format, service="rebuild")
+    try:
+        result = asyncio.run(rebuild(settings, processes=processes, force=force))
+    except RebuildError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"rebuilt from {result.events} events of {result.citizens} citizens through "
+                  f"position {result.head} (today {result.today}) in {result.seconds:.1f} s: "
+                  f"{result.count_rows} count rows, {result.revisions} new revisions")
 
 
 @app.command()
