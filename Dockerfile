@@ -39,11 +39,12 @@ FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="kommunepuls" \
       org.opencontainers.image.description="Near-real-time monitoring of Danish municipal employment efforts"
 
-# Numeric uid/gid so Kubernetes' runAsNonRoot can verify them.
+# Numeric uid/gid so Kubernetes' runAsNonRoot can verify them. /run/kommunepuls is where
+# docker-compose's scrape-token step writes; a fresh volume mounted there takes its owner.
 RUN groupadd --system --gid 10001 kommunepuls \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/kommunepuls \
       --no-create-home --shell /usr/sbin/nologin kommunepuls \
- && install -d -o 10001 -g 10001 -m 0750 /var/lib/kommunepuls
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/kommunepuls /run/kommunepuls
 
 COPY --from=builder /opt/venv /opt/venv
 COPY --chmod=0755 deploy/docker/healthcheck.py /usr/local/bin/kommunepuls-healthcheck

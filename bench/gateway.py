@@ -1,23 +1,35 @@
 """Gateway latency (issue 4): p50/p99 of `values` and `ranking` at a fixed request rate,
 against a bare ASGI endpoint returning the same JSON, measured in one run on this machine.
 
-    .venv/bin/python -m bench.gateway [--rate 1000] [--seconds 30] [--quick]
+    .venv/bin/python -m bench.gateway [--rate 1000] [--seconds 30] [--rounds 6]
+                                      [--workers 1,2] [--uncached 1] [--quick]
 
 Read models: every catalogue indicator for the 98 municipalities, 25 calendar periods
 (2017-08..2019-08; the curve's 29 months), each group, 4 metrics partitions (~124k rows of
 indicator_counts) in a freshly migrated schema of an embedded PostgreSQL.
 
 Servers, each a child process under uvicorn with the options of `kommunepuls serve`
-(uvloop, h11, no access log), one worker:
-  gateway  the real app (`create_app`): token check, parameter checks, one indexed query
-           per request (freshness is cached for 2 s), pydantic response, middleware.
-  bare     a plain ASGI callable that answers every request with the gateway's own JSON
-           for that route, fetched once before the run: the ceiling of uvicorn + loopback.
+(uvloop, httptools when installed, no access log), `--workers` uvicorn workers:
+  gateway           the real app (`create_app`) with its response cache: a repeated question
+                    is answered from memory (token remembered until exp, read-model version
+                    polled every 250 ms).
+  gateway uncached  the same app built with `response_cache=False`: token check, parameter
+                    checks, one indexed query per request, pydantic response, middleware
+                    (what every answer cost before the cache; `--uncached ''` skips it).
+  bare              a plain ASGI callable that answers every request with the gateway's own
+                    JSON for that route, fetched once before the run: the ceiling of uvicorn
+                    + loopback.
+
+Before the servers, CPU per request in-process (the ASGI app called directly, no sockets,
+`time.process_time`): the numbers least disturbed by a busy machine.
 
 Load: open loop. Requests are scheduled at exactly `rate` per second over `--connections`
 keep-alive connections from this process (asyncio streams, uvloop); a request's latency
 runs from its scheduled time to the last byte of the response, so a slow server cannot
-hide its queueing by slowing the client down (no coordinated omission). `values` cycles
+hide its queueing by slowing the client down (no coordinated omission). All servers run
+at once and are measured in turn, in `--rounds` interleaved slices of `--seconds / rounds`
+each (rotated every round), so a load that drifts on a shared machine hits them alike; a
+row pools its slices. `values` cycles
 through the 98 municipalities; `ranking` asks for one period (all 98 municipalities,
 about 20 kB of JSON). Everything shares this machine's cores with PostgreSQL.
 """
@@ -34,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +72,7 @@ JWT_SECRET = "bench-jwt-secret-" + "s" * 32
 PERIODS = [f"{2017 + (7 + m) // 12}-{(7 + m) % 12 + 1:02d}" for m in range(25)]  # ..2019-08
 PARTITIONS = 4
 BODIES_ENV = "KOMMUNEPULS_BENCH_BODIES"
+UNCACHED_ENV = "KOMMUNEPULS_BENCH_UNCACHED"
 VALUES = "/v1/indicators/fsm_virksomhedsforloeb/values?municipality={}&period=2019-06"
 RANKING = "/v1/indicators/fsm_virksomhedsforloeb/ranking?period=2019-06"
 
@@ -109,13 +122,16 @@ def gateway_app() -> Any:
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format, service="gateway")
-    return create_app(settings)
+    return create_app(settings, response_cache=os.environ.get(UNCACHED_ENV) != "1")
 
 
 def bare_app() -> Any:
     """uvicorn factory for the ceiling: a bare ASGI callable with canned JSON per route."""
-    canned = {route: body.encode() for route, body in
-              orjson.loads(Path(os.environ[BODIES_ENV]).read_bytes()).items()}
+    return canned_app({route: body.encode() for route, body in
+                       orjson.loads(Path(os.environ[BODIES_ENV]).read_bytes()).items()})
+
+
+def canned_app(canned: dict[str, bytes]) -> Any:
     headers = {route: [(b"content-type", b"application/json"),
                        (b"content-length", str(len(body)).encode())]
                for route, body in canned.items()}
@@ -131,12 +147,13 @@ def bare_app() -> Any:
 
 
 @contextmanager
-def server(factory: str, env: dict[str, str], workers: int = 1) -> Iterator[tuple[int, int]]:
+def server(factory: str, env: dict[str, str], workers: int = 1,
+           http: str = "auto") -> Iterator[tuple[int, int]]:
     """A uvicorn child process; yields its port and pid once it answers."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", f"bench.gateway:{factory}", "--factory",
                "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
-               "--workers", str(workers),
+               "--workers", str(workers), "--http", http,
                "--no-access-log", "--no-server-header", "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env,
                                                        "PYTHONPATH": str(ROOT)},
@@ -189,6 +206,11 @@ class Result:
     latencies: list[float]  # seconds, of the requests answered 200
     errors: int
     server_cpu: float  # CPU seconds of the server process during the phase
+
+    def merged(self, other: Result) -> Result:
+        return Result(self.name, self.sent + other.sent, self.seconds + other.seconds,
+                      self.latencies + other.latencies, self.errors + other.errors,
+                      self.server_cpu + other.server_cpu)
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -257,47 +279,127 @@ async def load(name: str, port: int, pid: int, paths: Sequence[str], token: str,
     return result
 
 
+async def _asgi_get(app: Any, path: str, query: bytes,
+                    headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """One request straight into an ASGI app (no socket, no server)."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": query, "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    status, body = 0, []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        status = message.get("status", status)
+        body.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(body)
+
+
+async def _cpu_per_request(url: str, token: str, requests: int) -> list[tuple[str, float]]:
+    """CPU seconds per request of the gateway without and with its cache, and of the bare
+    app, each called in-process."""
+    from kommunepuls.config import Settings
+    from services.gateway.app import create_app
+
+    settings = Settings(profile="embedded", database_url=url, database_schema=SCHEMA,
+                        jwt_secret=JWT_SECRET, pseudonym_key=JWT_SECRET,
+                        data_dir=Path(tempfile.mkdtemp(prefix="kommunepuls-bench-gw-")))
+    headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode()),
+               (b"accept", b"application/json")]
+    targets = {route: (path, query.encode()) for route, (path, _, query) in
+               (("values", VALUES.format("851").partition("?")),
+                ("ranking", RANKING.partition("?")))}
+    canned: dict[str, bytes] = {}
+    rows = []
+
+    async def per_request(label: str, app: Any) -> None:
+        for route, (path, query) in targets.items():
+            for _ in range(20):  # warm: prepared statements, caches
+                status, canned[route] = await _asgi_get(app, path, query, headers)
+                assert status == 200, canned[route]
+            before = time.process_time()
+            for _ in range(requests):
+                await _asgi_get(app, path, query, headers)
+            rows.append((f"{label} {route}", (time.process_time() - before) / requests))
+
+    for cached in (False, True):
+        app = create_app(settings, response_cache=cached)
+        async with app.router.lifespan_context(app):
+            await per_request("gateway" if cached else "gateway uncached", app)
+    await per_request("bare ASGI", canned_app(dict(canned)))
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    return rows
+
+
 def measure(url: str, *, rate: float, seconds: float, warm_up: float, connections: int,
-            workers: Sequence[int] = (1,), log: Any = print) -> tuple[int, list[Result]]:
+            workers: Sequence[int] = (1,), uncached: Sequence[int] = (1,), http: str = "auto",
+            rounds: int = 6, cpu_requests: int = 500,
+            log: Any = print) -> tuple[int, list[tuple[str, float]], list[Result]]:
     rows = asyncio.run(fill(url))
     log(f"read models: {rows:,} indicator_counts rows")
     token = issue_token(JWT_SECRET.encode(), subject="bench", role=Role.municipality,
                         municipalities=["851"])
+    log(f"CPU per request in-process, {cpu_requests} requests each")
+    cpu = uvloop.run(_cpu_per_request(url, token, cpu_requests))
     values = [VALUES.format(code) for code in sorted(municipalities())]
     env = {"KOMMUNEPULS_PROFILE": "embedded", "DATABASE_URL": url,
            "KOMMUNEPULS_DATABASE_SCHEMA": SCHEMA, "KOMMUNEPULS_JWT_SECRET": JWT_SECRET,
            "KOMMUNEPULS_PSEUDONYM_KEY": JWT_SECRET, "KOMMUNEPULS_LOG_LEVEL": "WARNING",
            "KOMMUNEPULS_LOG_FORMAT": "console",
            "KOMMUNEPULS_DATA_DIR": tempfile.mkdtemp(prefix="kommunepuls-bench-gw-")}
-    results: list[Result] = []
     bodies = Path(env["KOMMUNEPULS_DATA_DIR"]) / "bodies.json"
-
-    def phases(label: str, port: int, pid: int) -> None:
-        for route, paths in (("values", values), ("ranking", [RANKING])):
-            uvloop.run(load("warm-up", port, pid, paths, token, rate, warm_up, connections))
-            log(f"{label} {route}: {rate:,.0f} requests/s for {seconds:g} s")
-            results.append(uvloop.run(load(f"{label} {route}", port, pid, paths, token, rate,
-                                           seconds, connections)))
-
     headers = {"Authorization": f"Bearer {token}"}
-    for count in workers:
-        label = f"gateway ({count} worker{'s' if count > 1 else ''})"
-        with server("gateway_app", env, count) as (port, pid):
+    variants = [(f"gateway ({n} worker{'s' if n > 1 else ''})", n, "0") for n in workers]
+    variants += [(f"gateway uncached ({n} worker{'s' if n > 1 else ''})", n, "1")
+                 for n in uncached]
+    routes = (("values", values), ("ranking", [RANKING]))
+    totals: dict[tuple[str, str], Result] = {}
+    with ExitStack() as stack:
+        # Every server up at once, phases interleaved in rounds: on a shared machine the
+        # load drifts by the minute, and each server should see the same drift.
+        running = []
+        for label, count, off in variants:
+            port, pid = stack.enter_context(
+                server("gateway_app", {**env, UNCACHED_ENV: off}, count, http))
+            running.append((label, port, pid))
             if not bodies.exists():
                 base = f"http://127.0.0.1:{port}"
                 canned = {"values": httpx.get(base + VALUES.format("851"), headers=headers).text,
                           "ranking": httpx.get(base + RANKING, headers=headers).text}
                 bodies.write_bytes(orjson.dumps(canned))
-            phases(label, port, pid)
-    with server("bare_app", {**env, BODIES_ENV: str(bodies)}) as (port, pid):
-        phases("bare ASGI (1 worker)", port, pid)
+        port, pid = stack.enter_context(
+            server("bare_app", {**env, BODIES_ENV: str(bodies)}, 1, http))
+        running.append(("bare ASGI (1 worker)", port, pid))
+        for _label, port, pid in running:
+            for _, paths in routes:
+                uvloop.run(load("warm-up", port, pid, paths, token, rate, warm_up, connections))
+        for round_ in range(rounds):
+            log(f"round {round_ + 1}/{rounds}: {rate:,.0f} requests/s, {seconds / rounds:g} s "
+                f"per server and route")
+            # Rotated each round, so no server always follows the slow uncached one.
+            order = running[round_ % len(running):] + running[:round_ % len(running)]
+            for route, paths in routes:
+                for label, port, pid in order:
+                    part = uvloop.run(load(f"{label} {route}", port, pid, paths, token, rate,
+                                           seconds / rounds, connections))
+                    total = totals.get((label, route))
+                    totals[(label, route)] = part if total is None else total.merged(part)
     shutil.rmtree(env["KOMMUNEPULS_DATA_DIR"], ignore_errors=True)
-    return rows, sorted(results, key=lambda r: (r.name.split()[-1] != "values",
-                                                not r.name.startswith("bare"), r.name))
+    return rows, cpu, sorted(totals.values(), key=lambda r: (
+        r.name.split()[-1] != "values", not r.name.startswith("bare"), r.name))
 
 
 HEADER = ("| phase | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU |\n"
           "|---|---:|---:|---:|---:|---:|---:|---:|")
+
+
+def _workers(text: str) -> list[int]:
+    return [int(w) for w in text.split(",") if w]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -308,9 +410,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--workers", default="1,2",
                         help="gateway uvicorn worker counts to measure, comma-separated")
+    parser.add_argument("--uncached", default="1",
+                        help="worker counts of the gateway without its response cache")
+    parser.add_argument("--http", default="auto", choices=("auto", "h11", "httptools"),
+                        help="uvicorn's HTTP parser (auto = httptools when installed)")
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="interleaved rounds the seconds of each phase are split into")
     parser.add_argument("--quick", action="store_true", help="200 requests/s for 3 s")
     args = parser.parse_args(argv)
-    workers = [int(w) for w in args.workers.split(",") if w]
     rate, seconds = (200, 3) if args.quick else (args.rate, args.seconds)
 
     def log(message: str) -> None:
@@ -321,12 +428,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     postgres = EmbeddedPostgres(root / "data", delete_on_stop=True).start()
     try:
         asyncio.run(postgres.ensure_database())
-        _, results = measure(postgres.url(), rate=rate, seconds=seconds,
-                             warm_up=min(3.0, seconds), connections=args.connections,
-                             workers=workers, log=log)
+        _, cpu, results = measure(
+            postgres.url(), rate=rate, seconds=seconds, warm_up=min(3.0, seconds),
+            connections=args.connections, workers=_workers(args.workers),
+            uncached=_workers(args.uncached), http=args.http,
+            rounds=1 if args.quick else args.rounds, cpu_requests=100 if args.quick else 500,
+            log=log)
     finally:
         postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
+    print("| in-process, per request | CPU µs |\n|---|---:|")
+    for name, cpu_seconds_each in cpu:
+        print(f"| {name} | {cpu_seconds_each * 1e6:,.0f} |")
+    print()
     print(HEADER)
     for result in results:
         print(result.line())

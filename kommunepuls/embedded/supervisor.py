@@ -185,9 +185,9 @@ async def run_platform(settings: Settings, *, simulate: bool, console: Console) 
         console.print(
             f"\n[bold green]All services healthy in {time.monotonic() - started:.1f} s[/]\n"
             f"  gateway  http://127.0.0.1:{settings.gateway_port}"
-            "  (API docs /docs, metrics /metrics)\n"
+            "  (API docs /docs, Prometheus /metrics with an ops token)\n"
             f"  ingest   http://127.0.0.1:{settings.ingest_port}  (API docs /docs)\n"
-            f"  tokens   .venv/bin/kommunepuls token --role national\n"
+            f"  tokens   .venv/bin/kommunepuls token --role national (or ops)\n"
             + (f"  logs     {log_dir}/<service>.log\n" if simulate else "")
             + "Press Ctrl-C to stop.\n")
         exited = [asyncio.create_task(c.process.wait()) for c in children]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from fastapi import Request, Response
@@ -25,8 +26,14 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 def wants_csv(request: Request) -> bool:
     """Whether the client prefers CSV over JSON (by the Accept header's q-values)."""
+    return prefers_csv(request.headers.get("accept", ""))
+
+
+@lru_cache(maxsize=256)  # clients send a few Accept values, over and over
+def prefers_csv(accept: str) -> bool:
+    """`wants_csv` on the Accept header's value (the response cache reads it raw)."""
     best: dict[str, float] = {}
-    for item in request.headers.get("accept", "").split(","):
+    for item in accept.split(","):
         media, *params = (part.strip() for part in item.split(";"))
         quality = 1.0
         for param in params:

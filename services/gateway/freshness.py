@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+from kommunepuls.logs import get_logger
 from kommunepuls.segments import partition_for
 from services.gateway.queries import Pool, StoreFreshness, store_freshness
 
@@ -25,6 +26,7 @@ from services.gateway.queries import Pool, StoreFreshness, store_freshness
 SCAN_EVENTS = 10_000
 
 T = TypeVar("T")
+log = get_logger("kommunepuls.gateway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,12 @@ async def load_freshness(pool: Pool, partitions: int) -> Freshness:
 
 
 class Cached(Generic[T]):
-    """A value loaded at most once per `ttl_s`; concurrent callers share one load."""
+    """A value never older than `ttl_s`; concurrent callers share one load.
+
+    Past half its age limit the value is still returned at once, and reloaded in the
+    background: under steady traffic no request waits for a reload, so a slow query (a busy
+    database) is no pause for everyone at each expiry. Only a value older than `ttl_s` (no
+    traffic, or a reload that failed) makes the caller wait for a load."""
 
     def __init__(self, load: Callable[[], Awaitable[T]], ttl_s: float) -> None:
         self._load = load
@@ -66,20 +73,34 @@ class Cached(Generic[T]):
         self._value: T | None = None
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._ahead: asyncio.Task[None] | None = None
 
     @property
     def last(self) -> T | None:
         """The last loaded value (for synchronous readers such as a Prometheus collector)."""
         return self._value
 
-    def _fresh(self) -> bool:
-        return self._value is not None and time.monotonic() - self._loaded_at < self._ttl_s
+    def _age(self) -> float:
+        return float("inf") if self._value is None else time.monotonic() - self._loaded_at
+
+    async def _reload(self) -> None:
+        async with self._lock:
+            if self._age() >= self._ttl_s / 2:
+                started = time.monotonic()  # the value is as old as the load's start
+                self._value = await self._load()
+                self._loaded_at = started
+
+    async def _reload_ahead(self) -> None:
+        try:
+            await self._reload()
+        except Exception as exc:  # the next caller past the age limit loads, and sees it
+            log.warning("could not reload ahead", error=type(exc).__name__)
 
     async def get(self) -> T:
-        if not self._fresh():
-            async with self._lock:
-                if not self._fresh():
-                    self._value = await self._load()
-                    self._loaded_at = time.monotonic()
+        age = self._age()
+        if age >= self._ttl_s:
+            await self._reload()
+        elif age >= self._ttl_s / 2 and (self._ahead is None or self._ahead.done()):
+            self._ahead = asyncio.get_running_loop().create_task(self._reload_ahead())
         assert self._value is not None
         return self._value

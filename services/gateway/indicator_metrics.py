@@ -2,10 +2,12 @@
 
 A scrape must never cost a scan of the read models, and Prometheus may scrape from several
 replicas at once: the collector only reads the last snapshot, and the snapshot is reloaded
-from PostgreSQL at most once per `ttl_s` (by the first scrape after it expired, see
-`RefreshOnScrape`). Values are for each indicator's latest period in the read models (the
-platform's current month, once anyone counts in it), suppressed as for every role but
-national — a dashboard is not a national credential. A suppressed value has no sample at
+from PostgreSQL at most once per `ttl_s` (by the first admitted scrape after it expired,
+see `LiveFigures.refresh_before_scrape`). Only `SCRAPERS` may read it: the samples are
+indicator figures, and a refused request must cost no reload. Values are for each
+indicator's latest period in the read models (the platform's current month, once anyone
+counts in it), suppressed as for every role but national — a dashboard is not a national
+credential. A suppressed value has no sample at
 all (rather than NaN), so alerts on `target_met == 0` do not fire for municipalities too
 small to show. No citizen is ever a label: labels are indicator, municipality (kommunekode
 or `all`) and group."""
@@ -17,8 +19,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kommunepuls.auth import Role
 from kommunepuls.config import Settings
 from kommunepuls.domain import indicators as engine
 from kommunepuls.domain.catalogue import Population
@@ -31,6 +33,8 @@ from services.gateway.queries import Pool
 
 log = get_logger("kommunepuls.gateway")
 LABELS = ("indicator", "municipality", "group")
+# Who may scrape the gateway: the same as may read /v1/status (Prometheus holds an ops token).
+SCRAPERS = (Role.ops, Role.national)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,12 @@ class LiveFigures:
         await self.freshness.get()
         await self.snapshot.get()
 
+    async def refresh_before_scrape(self) -> None:
+        try:
+            await self.refresh()
+        except Exception as exc:  # a scrape answers with the last snapshot, never fails
+            log.warning("could not refresh the metrics snapshot", error=type(exc).__name__)
+
 
 def _families() -> dict[str, GaugeMetricFamily]:
     def gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> GaugeMetricFamily:
@@ -146,18 +156,3 @@ class GatewayCollector(Collector):
                 families["met"].add_metric(labels, 1.0 if value.met else 0.0)
         return iter(families.values())
 
-
-class RefreshOnScrape:
-    """ASGI middleware: before `/metrics` is answered, reload the snapshot if it expired."""
-
-    def __init__(self, app: ASGIApp, live: LiveFigures) -> None:
-        self.app = app
-        self.live = live
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/metrics":
-            try:
-                await self.live.refresh()
-            except Exception as exc:  # a scrape answers with the last snapshot, never fails
-                log.warning("could not refresh the metrics snapshot", error=type(exc).__name__)
-        await self.app(scope, receive, send)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
@@ -168,3 +168,14 @@ async def latest_counts(pool: Pool, indicators: Sequence[str]) -> list[asyncpg.R
             FROM indicator_counts c JOIN latest l
               ON c.indicator = l.indicator AND c.period = l.period
             GROUP BY c.indicator, c.period, c.municipality, c.grp""", list(indicators))
+
+
+async def read_model_watermark(pool: Pool) -> tuple[tuple[str, ...], date | None]:
+    """Changes whenever the read models may have: every metrics flush rewrites its partition's
+    checkpoint row (position, and `updated_at` = its transaction's start) in the transaction
+    that writes the counts; the platform clock decides default periods when there are none."""
+    row = await pool.fetchrow(
+        """SELECT (SELECT array_agg((name, position, updated_at)::text ORDER BY name)
+                   FROM checkpoints WHERE name LIKE 'metrics:p%') AS metrics,
+                  (SELECT today FROM platform_clock) AS clock""")
+    return tuple(row["metrics"] or ()), row["clock"]

@@ -32,6 +32,7 @@ from services.gateway.params import (
     default_period,
     is_curve,
 )
+from services.gateway.responses import json_response
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicator values"], dependencies=STRICT_QUERY)
 
@@ -63,7 +64,7 @@ def ranked(entries: list[Entry]) -> list[Entry]:
     summary="Every municipality's value in one period, sorted, with the spread")
 async def ranking(request: Request, definition: Indicator, viewer: Viewer,
                   period: PeriodQuery = None, group: GroupQuery = None,
-                  as_of: AsOfQuery = None) -> RankingOut | Response:
+                  as_of: AsOfQuery = None) -> Response:
     chosen_group = check_group(definition, group)
     if period is None and is_curve(definition):
         raise InvalidRequest("a cohort curve is ranked one month at a time: give period=mNN")
@@ -97,7 +98,7 @@ async def ranking(request: Request, definition: Indicator, viewer: Viewer,
     national = value_out(definition, Scope(ALL), chosen, chosen_group, total, viewer,
                          events_through=through, as_of=as_of)
     spread = engine.distribution(e["value"] for e in entries if e["value"] is not None)
-    return RankingOut.model_validate({
+    return json_response(RankingOut.model_validate({
         "indicator": definition.id, "period": chosen, "group": chosen_group,
         "target": None if definition.target is None else float(definition.target),
         "rule_set_version": definition.rule_set_version,
@@ -106,4 +107,4 @@ async def ranking(request: Request, definition: Indicator, viewer: Viewer,
         "distribution": None if spread is None else DistributionOut(
             n=spread.n, min=spread.min, q1=spread.q1, median=spread.median, q3=spread.q3,
             max=spread.max),
-        "entries": entries})
+        "entries": entries}))

@@ -36,6 +36,7 @@ from services.gateway.params import (
     scope,
 )
 from services.gateway.queries import period_bounds
+from services.gateway.responses import json_response
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicator values"], dependencies=STRICT_QUERY)
 
@@ -58,7 +59,7 @@ async def _through(request: Request) -> int:
 async def values(request: Request, definition: Indicator, viewer: Viewer,
                  municipality: MunicipalityQuery = None, stratum: StratumQuery = None,
                  period: PeriodQuery = None, group: GroupQuery = None,
-                 as_of: AsOfQuery = None) -> IndicatorValueOut | CurveOut | Response:
+                 as_of: AsOfQuery = None) -> Response:
     where = scope(municipality, stratum)
     chosen_group = check_group(definition, group)
     as_of = aware(as_of)
@@ -70,13 +71,13 @@ async def values(request: Request, definition: Indicator, viewer: Viewer,
         points = [point_out(m, counts[p], viewer) for m, p in enumerate(months, start=1)]
         if wants_csv(request):
             return csv_response(points, POINT_COLUMNS, f"{definition.id}-curve")
-        return CurveOut(
+        return json_response(CurveOut(
             indicator=definition.id, municipality=where.municipality, stratum=where.stratum,
             group=chosen_group,
             events_through=(max(c.events_through for c in counts.values())
                             if as_of is not None else through),
             computed_at=latest_at(counts.values()), as_of=as_of,
-            rule_set_version=definition.rule_set_version, points=points)
+            rule_set_version=definition.rule_set_version, points=points))
     chosen = (check_period(definition, period) if period is not None
               else await default_period(request, definition, chosen_group))
     counts = await pooled(pool, definition, chosen_group, [chosen], where, as_of)
@@ -84,7 +85,7 @@ async def values(request: Request, definition: Indicator, viewer: Viewer,
                       events_through=through, as_of=as_of)
     if wants_csv(request):
         return csv_response([value], VALUE_COLUMNS, f"{definition.id}-{chosen}")
-    return value
+    return json_response(value)
 
 
 FromQuery = Annotated[str | None, Query(
@@ -126,7 +127,7 @@ async def _series_periods(request: Request, definition: IndicatorDefinition, gro
 async def series(request: Request, definition: Indicator, viewer: Viewer,
                  municipality: MunicipalityQuery = None, stratum: StratumQuery = None,
                  first: FromQuery = None, to: ToQuery = None, group: GroupQuery = None,
-                 as_of: AsOfQuery = None) -> SeriesOut | Response:
+                 as_of: AsOfQuery = None) -> Response:
     where = scope(municipality, stratum)
     chosen_group = check_group(definition, group)
     as_of = aware(as_of)
@@ -138,5 +139,5 @@ async def series(request: Request, definition: Indicator, viewer: Viewer,
                      events_through=through, as_of=as_of) for p in periods]
     if wants_csv(request):
         return csv_response(out, VALUE_COLUMNS, f"{definition.id}-series")
-    return SeriesOut(indicator=definition.id, municipality=where.municipality,
-                     stratum=where.stratum, group=chosen_group, values=out)
+    return json_response(SeriesOut(indicator=definition.id, municipality=where.municipality,
+                                   stratum=where.stratum, group=chosen_group, values=out))

@@ -33,13 +33,16 @@ def test_status_for_ops_and_national(gateway: TestClient, jwt_secret: bytes, rol
 
 
 def test_health_readiness_and_metrics_on_both_http_services(settings: Settings,
-                                                            db: asyncpg.Pool) -> None:
-    for factory in (create_gateway, create_ingest):
+                                                            db: asyncpg.Pool,
+                                                            jwt_secret: bytes) -> None:
+    # The gateway's /metrics (indicator figures) needs ops or national; ingest's is open.
+    for factory, headers in ((create_gateway, bearer(jwt_secret, Role.ops)),
+                             (create_ingest, {})):
         with TestClient(factory(settings)) as client:
             assert client.get("/healthz").status_code == 200
             assert client.get("/readyz").json()["status"] == "ready"
             client.get("/nowhere")
-            metrics = client.get("/metrics").text
+            metrics = client.get("/metrics", headers=headers).text
             assert "kommunepuls_http_request_duration_seconds_bucket" in metrics
             assert 'route="unmatched"' in metrics and "/nowhere" not in metrics
             unknown = client.get("/nowhere")

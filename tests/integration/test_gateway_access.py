@@ -34,6 +34,7 @@ ENDPOINTS = {
     "worklist_other": "/v1/municipalities/101/worklist?period=2019-06",
     "worklist_audit": "/v1/worklist-access",
     "status": "/v1/status",
+    "metrics": "/metrics",
 }
 # Expected status per role; "own" is 851 for the municipality and fagsystem tokens.
 ALLOWED = {
@@ -41,8 +42,8 @@ ALLOWED = {
                      "ranking", "curve_other", "revisions_own", "worklist_own"},
     "national": {"catalogue", "values_own", "values_other", "values_all", "series_other",
                  "ranking", "curve_other", "revisions_own", "revisions_other",
-                 "worklist_audit", "status"},
-    "ops": {"status"},
+                 "worklist_audit", "status", "metrics"},
+    "ops": {"status", "metrics"},
     "fagsystem": set(),
 }
 TOKENS = {
@@ -121,7 +122,7 @@ def test_worklist_refuses_indicators_without_group_1_members(client: TestClient 
 
 def test_metrics_carry_suppressed_indicator_values_and_lag(client: TestClient  # noqa: F811
                                                            ) -> None:
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=TOKENS["ops"]).text
     labels = 'group="1",indicator="fsm_virksomhedsforloeb",municipality="{}"'
     assert f"kommunepuls_indicator_value{{{labels.format('851')}}} 0.43" in text
     assert f"kommunepuls_indicator_numerator{{{labels.format('851')}}} 43.0" in text

@@ -114,6 +114,6 @@ async def test_worked_example_through_the_pipeline_to_the_api(
     assert status["read_models"] == {"through": 16, "lag_events": 0, "lag_seconds": 0.0}
     assert {c["name"]: c["health"] for c in status["components"]}["metrics"] == "ok"
 
-    metrics = gateway.get("/metrics").text
+    metrics = gateway.get("/metrics", headers=auth(Role.ops)).text
     assert "kommunepuls_pipeline_lag_events 0.0" in metrics
     assert "kommunepuls_read_models_through_position 16.0" in metrics

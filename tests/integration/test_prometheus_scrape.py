@@ -7,6 +7,10 @@ Prometheus is Debian's `prometheus` package (/usr/bin/prometheus), started on a 
 loopback port with its storage in a temporary directory and a 1 s scrape interval; both
 services run under uvicorn in background threads, on free loopback ports, against the
 session's PostgreSQL and broker. Everything is stopped at the end.
+
+The gateway's /metrics needs a token with role ops (or national): Prometheus scrapes it
+with an ops token from a credentials file, as deploy/prometheus/prometheus.yml does, and a
+second job scraping it without one is refused (401, target down).
 """
 
 from __future__ import annotations
@@ -63,13 +67,23 @@ def served(app: Any) -> Iterator[str]:
         thread.join(15)
 
 
+def scrape_config(job: str, target: str, credentials_file: Path | None) -> dict[str, Any]:
+    config: dict[str, Any] = {"job_name": job, "static_configs": [{"targets": [target]}]}
+    if credentials_file is not None:
+        config["authorization"] = {"type": "Bearer", "credentials_file": str(credentials_file)}
+    return config
+
+
 @contextmanager
-def prometheus(binary: str, workdir: Path, targets: dict[str, str]) -> Iterator[str]:
-    """Run Prometheus scraping `targets` (job -> host:port) every second, with our alerts."""
+def prometheus(binary: str, workdir: Path, targets: dict[str, str],
+               credentials: dict[str, Path] | None = None) -> Iterator[str]:
+    """Run Prometheus scraping `targets` (job -> host:port) every second, with our alerts;
+    a job in `credentials` sends the bearer token in that file."""
+    credentials = credentials or {}
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(ALERT_RULES)],
-        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [target]}]}
+        "scrape_configs": [scrape_config(job, target, credentials.get(job))
                            for job, target in targets.items()],
     }
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -119,6 +133,17 @@ class PromAPI:
         assert body.get("status") == "success", f"{expr}: {body}"
         return body["data"]
 
+    async def target(self, job: str, deadline: float) -> dict[str, Any]:
+        """The job's (only) active target once it has been scraped."""
+        while True:
+            response = await self.client.get("/api/v1/targets", params={"state": "active"})
+            found = [t for t in response.json()["data"]["activeTargets"]
+                     if t["labels"]["job"] == job and t["health"] != "unknown"]
+            if found:
+                return found[0]
+            assert time.monotonic() < deadline, f"{job} was not scraped in time"
+            await asyncio.sleep(0.25)
+
     async def wait_for(self, expr: str, deadline: float) -> list[dict[str, Any]]:
         """The instant vector of `expr` once it is not empty."""
         while True:
@@ -145,13 +170,16 @@ async def test_prometheus_scrapes_indicator_values_and_service_metrics(
     token = issue_token(TEST_JWT_SECRET.encode(), subject="scrape-test", role=Role.fagsystem,
                         municipalities=["851"])
     visitation = deepcopy(EXAMPLES["visitation"]) | {"event_id": str(uuid4())}
-    gateway_app = create_gateway(settings, cache_seconds=0)
-    exports_indicators = any(family.name == "kommunepuls_indicator_value"
-                             for family in gateway_app.state.registry.collect())
-    with (served(gateway_app) as gateway,
+    # What compose's scrape-token step writes: an ops token and a newline, in a file.
+    scrape_token = tmp_path / "scrape-token"
+    scrape_token.write_text(issue_token(TEST_JWT_SECRET.encode(), subject="prometheus",
+                                        role=Role.ops) + "\n")
+    with (served(create_gateway(settings, cache_seconds=0)) as gateway,
           served(create_ingest(settings)) as ingest,
-          prometheus(prometheus_binary, tmp_path, {"kommunepuls-gateway": gateway,
-                                                   "kommunepuls-ingest": ingest}) as url):
+          prometheus(prometheus_binary, tmp_path,
+                     {"kommunepuls-gateway": gateway, "kommunepuls-ingest": ingest,
+                      "anonymous-gateway": gateway},
+                     credentials={"kommunepuls-gateway": scrape_token}) as url):
         async with httpx.AsyncClient(base_url=f"http://{ingest}") as client:
             answer = await client.post("/v1/events", json=visitation,
                                        headers={"Authorization": f"Bearer {token}"})
@@ -181,29 +209,31 @@ async def test_prometheus_scrapes_indicator_values_and_service_metrics(
                 'kommunepuls_http_request_duration_seconds_count{job="kommunepuls-gateway",'
                 'service="gateway",method="GET"}', deadline)
 
-            # TODO: drop the guard once the gateway's indicator collector is merged (it is
-            # in the working tree as this is written).
-            if exports_indicators:
-                value = await api.wait_for(
-                    f'kommunepuls_indicator_value{{job="kommunepuls-gateway",indicator="{VF}",'
-                    'municipality="851",group="1"}', deadline)
-                assert float(value[0]["value"][1]) == pytest.approx(0.43)
-                country = await api.wait_for(
-                    f'kommunepuls_indicator_value{{indicator="{VF}",municipality="all"}}',
-                    deadline)
-                assert float(country[0]["value"][1]) == pytest.approx(193 / 600)
-                # alerts.yml on real data: 101 misses 40 % (pending: the rule waits 30 m).
-                pending = await api.wait_for(
-                    'ALERTS{alertname="KommunepulsCriterionBelowTarget"}', deadline)
-                below = {s["metric"]["municipality"] for s in pending}
-                # (The country's own sample, municipality="all", at 0.32 also matches the
-                # rule as alerts.yml stands; only the municipalities are asserted here.)
-                assert "101" in below and "851" not in below, below
-                assert {s["metric"]["alertstate"] for s in pending} == {"pending"}
-                national = (await api.query(concrete(
-                    next(e for _, title, e in dashboard_expressions()
-                         if title.startswith("Below target") and VF in e))))["result"]
-                assert float(national[0]["value"][1]) == 1.0  # 101 is below the target
+            value = await api.wait_for(
+                f'kommunepuls_indicator_value{{job="kommunepuls-gateway",indicator="{VF}",'
+                'municipality="851",group="1"}', deadline)
+            assert float(value[0]["value"][1]) == pytest.approx(0.43)
+            country = await api.wait_for(
+                f'kommunepuls_indicator_value{{indicator="{VF}",municipality="all"}}',
+                deadline)
+            assert float(country[0]["value"][1]) == pytest.approx(193 / 600)
+            # alerts.yml on real data: 101 misses 40 % (pending: the rule waits 30 m).
+            pending = await api.wait_for(
+                'ALERTS{alertname="KommunepulsCriterionBelowTarget"}', deadline)
+            below = {s["metric"]["municipality"] for s in pending}
+            # (The country's own sample, municipality="all", at 0.32 also matches the
+            # rule as alerts.yml stands; only the municipalities are asserted here.)
+            assert "101" in below and "851" not in below, below
+            assert {s["metric"]["alertstate"] for s in pending} == {"pending"}
+            national = (await api.query(concrete(
+                next(e for _, title, e in dashboard_expressions()
+                     if title.startswith("Below target") and VF in e))))["result"]
+            assert float(national[0]["value"][1]) == 1.0  # 101 is below the target
+
+            # Without the token the same gateway refuses the scrape: the job is down on a 401.
+            anonymous = await api.target("anonymous-gateway", deadline)
+            assert anonymous["health"] == "down", anonymous
+            assert "401" in anonymous["lastError"], anonymous["lastError"]
 
             # Every dashboard expression parses and evaluates in a real Prometheus, with
             # the data above (a many-to-many match, for one, fails only on real series).

@@ -121,7 +121,7 @@ async def test_gateway_metrics_pass_promtool(settings: Settings, db: asyncpg.Poo
     await fill_indicator_counts(db)
     with TestClient(create_app(settings, cache_seconds=0)) as client:
         client.get("/v1/status", headers=bearer(Role.ops))
-        exposition = client.get("/metrics").content
+        exposition = client.get("/metrics", headers=bearer(Role.ops)).content
     check_metrics(promtool, exposition)
     text = exposition.decode()
     assert GATEWAY_INDICATOR_METRICS <= set(types_in(text))

@@ -28,6 +28,9 @@ SECRET_ENV = {
 # Only ingest opens sealed CPRs: only it gets the ingress private key.
 INGEST_SECRET_ENV = SECRET_ENV | {"KOMMUNEPULS_INGRESS_PRIVATE_KEY": "ingress-private-key"}
 HEALTH_PATHS = {"/healthz", "/readyz"}
+# Services whose /metrics needs a bearer token (role ops), and the Secret that holds it.
+TOKEN_SCRAPED = ("gateway",)
+SCRAPE_TOKEN_SECRET = ("kommunepuls-scrape-token", "token")
 # Kinds defined by CRDs: kubernetes-validate has no schema for them; checked loosely below.
 CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 # Egress the pods may have: DNS, PostgreSQL, Kafka (plain and TLS).

@@ -37,6 +37,13 @@ DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 HEALTHCHECK_SCRIPT = REPO_ROOT / "deploy" / "docker" / "healthcheck.py"
 
 APP_SERVICES = ("ingest", "cohorts", "metrics", "gateway")
+# Steps that run once per `up` and exit, and the command each runs.
+ONE_SHOTS = {
+    "migrate": ["migrate"],
+    "scrape-token": ["token", "--role", "ops", "--subject", "prometheus", "--ttl-hours", "8760",
+                     "--out", "/run/kommunepuls/scrape-token"],
+}
+PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 HTTP_SERVICES = ("ingest", "gateway")
 # What `docker compose up` must be given; none may have a default in the file.
 REQUIRED_SECRETS = (
@@ -149,8 +156,9 @@ def test_the_schema_rejects_a_broken_compose_file(
 
 def test_compose_runs_the_platform_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"kafka", "postgres", "migrate", *APP_SERVICES, "prometheus", "grafana"} <= set(services)
-    assert set(app_services(compose)) == {"migrate", *APP_SERVICES}
+    assert {"kafka", "postgres", *ONE_SHOTS, *APP_SERVICES, "prometheus", "grafana"} <= set(
+        services)
+    assert set(app_services(compose)) == {*ONE_SHOTS, *APP_SERVICES}
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["postgres"]["image"].startswith("postgres:17")
 
@@ -168,7 +176,7 @@ def test_kafka_runs_in_kraft_mode(compose: dict[str, Any]) -> None:
         assert environment(svc)["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
 
 
-@pytest.mark.parametrize("service", ["migrate", *APP_SERVICES])
+@pytest.mark.parametrize("service", [*ONE_SHOTS, *APP_SERVICES])
 def test_every_app_service_command_is_a_real_cli_command(
     compose: dict[str, Any], service: str
 ) -> None:
@@ -176,7 +184,7 @@ def test_every_app_service_command_is_a_real_cli_command(
     if isinstance(command, str):
         command = shlex.split(command)
     assert_cli_accepts(command)
-    assert command == (["migrate"] if service == "migrate" else ["serve", service])
+    assert command == ONE_SHOTS.get(service, ["serve", service])
 
 
 def test_app_environment_variables_exist_in_settings(compose: dict[str, Any]) -> None:
@@ -184,7 +192,7 @@ def test_app_environment_variables_exist_in_settings(compose: dict[str, Any]) ->
         assert not unknown_app_env(list(environment(svc))), f"{name} sets unknown variables"
 
 
-@pytest.mark.parametrize("service", ["migrate", *APP_SERVICES])
+@pytest.mark.parametrize("service", [*ONE_SHOTS, *APP_SERVICES])
 def test_app_environment_builds_valid_settings(
     compose: dict[str, Any], service: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,7 +226,7 @@ def test_no_secret_value_is_written_in_the_compose_file(raw_compose: dict[str, A
 
 def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
     for name, svc in compose["services"].items():
-        if name == "migrate":
+        if name in ONE_SHOTS:
             assert svc["restart"] == "no"
             continue
         check = svc.get("healthcheck", {})
@@ -246,6 +254,80 @@ def test_start_order_is_postgres_then_migrate_then_services(compose: dict[str, A
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
         assert depends["postgres"]["condition"] == "service_healthy", name
         assert depends["kafka"]["condition"] == "service_healthy", name
+
+
+def mounts(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """target -> (source, options) of a service's short-syntax volumes."""
+    out = {}
+    for volume in service.get("volumes", []):
+        source, target, *options = volume.split(":")
+        out[target] = (source, options[0] if options else "rw")
+    return out
+
+
+def test_prometheus_scrapes_the_gateway_with_the_token_scrape_token_writes(
+    compose: dict[str, Any]
+) -> None:
+    services = compose["services"]
+    command = services["scrape-token"]["command"]
+    written = Path(command[command.index("--out") + 1])
+    assert command[command.index("--role") + 1] == "ops"
+    assert int(command[command.index("--ttl-hours") + 1]) >= 365 * 24
+    assert services["scrape-token"]["depends_on"] == {}
+    # The same named volume: written at the token's directory, read-only in Prometheus.
+    (volume, _) = mounts(services["scrape-token"])[written.parent.as_posix()]
+    assert volume in compose["volumes"] and not volume.startswith(".")
+    prometheus = services["prometheus"]
+    readable = {target for target, (source, options) in mounts(prometheus).items()
+                if source == volume and options == "ro"}
+    assert readable == {written.parent.as_posix()}
+    assert prometheus["depends_on"]["scrape-token"] == {
+        "condition": "service_completed_successfully"}
+    # Only the gateway's job sends it: ingest's and the workers' /metrics are open.
+    jobs = {job["job_name"]: job for job in yaml.safe_load(PROMETHEUS_CONFIG.read_text())[
+        "scrape_configs"]}
+    assert jobs["kommunepuls-gateway"]["authorization"] == {
+        "type": "Bearer", "credentials_file": written.as_posix()}
+    assert [name for name, job in jobs.items() if "authorization" in job] == [
+        "kommunepuls-gateway"]
+
+
+def test_prometheus_may_read_the_token_file_and_its_directory(compose: dict[str, Any]) -> None:
+    # A new named volume takes owner and mode from the image's directory it is mounted on;
+    # the token is written 0640, so Prometheus (user nobody) reads it through the group.
+    command = compose["services"]["scrape-token"]["command"]
+    directory = Path(command[command.index("--out") + 1]).parent.as_posix()
+    created = [rest for keyword, rest in dockerfile_instructions()
+               if keyword == "RUN" and "install -d" in rest and directory in rest]
+    assert created, f"the Dockerfile does not create {directory}"
+    install = re.search(r"install -d -o (\d+) -g (\d+) -m (0\d{3})", created[0])
+    assert install, created[0]
+    owner, group, mode = install.groups()
+    user = compose["services"]["scrape-token"]["user"]
+    assert user == f"{owner}:{group}"
+    assert int(mode, 8) & 0o050 == 0o050, "the group must list and enter the directory"
+    assert group in [str(g) for g in compose["services"]["prometheus"]["group_add"]]
+
+
+def test_the_scrape_token_command_signs_an_ops_token_with_the_compose_secret(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from kommunepuls.auth import Role, verify_token
+    from kommunepuls.cli import app
+
+    service = compose["services"]["scrape-token"]
+    env = environment(service)
+    settings_from_env(env, monkeypatch)  # the container's environment, exactly
+    command = list(service["command"])
+    out = tmp_path / "scrape-token"
+    command[command.index("--out") + 1] = str(out)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    principal = verify_token(env["KOMMUNEPULS_JWT_SECRET"].encode(), out.read_text().strip())
+    assert (principal.role, principal.subject) == (Role.ops, "prometheus")
 
 
 def test_app_containers_are_hardened(compose: dict[str, Any]) -> None:

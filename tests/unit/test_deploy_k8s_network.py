@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.unit.deploy_helpers import REPO_ROOT
 from tests.unit.k8s_helpers import (
     ALLOWED_EGRESS_PORTS,
     CUSTOM_KINDS,
     HTTP_SERVICES,
     K8S,
     OVERLAYS,
+    SCRAPE_TOKEN_SECRET,
     SERVICES,
+    TOKEN_SCRAPED,
     kustomize,
     of_kind,
     selects,
@@ -96,16 +99,36 @@ def test_servicemonitor_component_builds_on_prod_and_selects_every_service(
         "components": [os.path.relpath(component, tmp_path)],
     }))
     objects = kustomize(tmp_path)
-    (monitor,) = [o for o in objects if o["kind"] == "ServiceMonitor"]
-    # Loose check of the CRD object (no schema for it here): the fields the operator needs.
-    assert (monitor["apiVersion"], monitor["kind"]) in CUSTOM_KINDS
-    assert monitor["metadata"]["namespace"] == "kommunepuls"
-    endpoints = monitor["spec"]["endpoints"]
-    assert endpoints and all(e["path"] == "/metrics" and e["port"] for e in endpoints)
+    monitors = [o for o in objects if o["kind"] == "ServiceMonitor"]
+    assert monitors
+    for monitor in monitors:
+        # Loose check of the CRD object (no schema for it here): the fields the operator needs.
+        assert (monitor["apiVersion"], monitor["kind"]) in CUSTOM_KINDS
+        assert monitor["metadata"]["namespace"] == "kommunepuls"
+        endpoints = monitor["spec"]["endpoints"]
+        assert endpoints and all(e["path"] == "/metrics" and e["port"] for e in endpoints)
     services = of_kind(objects, "Service")
     assert set(services) == {f"kommunepuls-{s}" for s in SERVICES}
     for name, service in services.items():
-        assert selects(monitor["spec"]["selector"], service["metadata"]["labels"]), name
+        # Exactly one monitor per Service, or its target is scraped twice.
+        (monitor,) = [m for m in monitors
+                      if selects(m["spec"]["selector"], service["metadata"]["labels"])]
+        endpoints = monitor["spec"]["endpoints"]
         assert {e["port"] for e in endpoints} <= {p["name"] for p in service["spec"]["ports"]}, name
+        # The gateway's /metrics needs the scrape token, from a Secret; the others get none.
+        tokens = {(e["authorization"]["type"], e["authorization"]["credentials"]["name"],
+                   e["authorization"]["credentials"]["key"]) if "authorization" in e else None
+                  for e in endpoints}
+        if name.removeprefix("kommunepuls-") in TOKEN_SCRAPED:
+            assert tokens == {("Bearer", *SCRAPE_TOKEN_SECRET)}, name
+        else:
+            assert tokens == {None}, name
+        assert not {"bearerTokenSecret", "bearerTokenFile", "basicAuth"} & {
+            k for e in endpoints for k in e}, f"{name}: authorization is the one way"
+    # The Secret is referenced, never shipped: it is made by hand, as docs/OPERATE.md says.
+    assert not any(o["kind"] == "Secret" for o in objects)
+    operate = (REPO_ROOT / "docs" / "OPERATE.md").read_text()
+    assert f"kubectl create secret generic {SCRAPE_TOKEN_SECRET[0]}" in operate
+    assert f"--from-literal={SCRAPE_TOKEN_SECRET[1]}=" in operate
     assert not any(o["kind"] == "ServiceMonitor" for o in kustomize(K8S / "overlays" / "prod")), (
         "the ServiceMonitor is optional: the plain overlays must not need the CRD")
