@@ -41,7 +41,6 @@ import asyncio
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,17 +55,16 @@ import httpx
 import orjson
 import uvloop
 
+from bench.uvicorn_child import uvicorn_child
 from kommunepuls.auth import Role, issue_token
 from kommunepuls.domain import indicators as engine
 from kommunepuls.domain.catalogue import Population
 from kommunepuls.embedded.broker import free_port
 from kommunepuls.embedded.postgres import EmbeddedPostgres
-from kommunepuls.embedded.process import die_with_parent
 from kommunepuls.reference import municipalities
 from kommunepuls.storage.db import connect
 from kommunepuls.storage.migrate import migrate
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "bench_gateway"
 JWT_SECRET = "bench-jwt-secret-" + "s" * 32
 PERIODS = [f"{2017 + (7 + m) // 12}-{(7 + m) % 12 + 1:02d}" for m in range(25)]  # ..2019-08
@@ -151,33 +149,9 @@ def server(factory: str, env: dict[str, str], workers: int = 1,
            http: str = "auto") -> Iterator[tuple[int, int]]:
     """A uvicorn child process; yields its port and pid once it answers."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", f"bench.gateway:{factory}", "--factory",
-               "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
-               "--workers", str(workers), "--http", http,
-               "--no-access-log", "--no-server-header", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env,
-                                                       "PYTHONPATH": str(ROOT)},
-                               stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{factory} exited with {process.returncode}")
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{factory} did not start") from None
-                time.sleep(0.1)
-        yield port, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with uvicorn_child(f"bench.gateway:{factory}", port, env, probe="/healthz",
+                       workers=workers, extra=("--http", http)) as pid:
+        yield port, pid
 
 
 class Connection:

@@ -3,24 +3,17 @@ for the benchmark's http phases (loopback only; the relay and the Kafka ingress 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import httpx
 from fastapi import FastAPI
 
 from bench.ingest_events import JWT_SECRET, PSEUDONYM_KEY
+from bench.uvicorn_child import uvicorn_child
 from kommunepuls.config import Settings, load_settings
 from kommunepuls.embedded.broker import free_port
-from kommunepuls.embedded.process import die_with_parent
 from services.ingest.app import create_app
 
-ROOT = Path(__file__).resolve().parent.parent
 # All requests carry one token, and the per-token limit (50 requests/s by default) would
 # cap the figure at 50,000 events/s: it is a guard against runaway senders, not the path
 # measured here, so the benchmark lifts it (its cost per request stays in the figures).
@@ -40,42 +33,14 @@ def server_app() -> FastAPI:
 def ingest_server(settings: Settings, workers: int) -> Iterator[tuple[str, int]]:
     """The ingest app under uvicorn in a child process; yields its base URL and pid."""
     port = free_port()
-    env = {**os.environ,
-           "KOMMUNEPULS_PROFILE": "embedded", "KOMMUNEPULS_DATA_DIR": str(settings.data_dir),
+    env = {"KOMMUNEPULS_PROFILE": "embedded", "KOMMUNEPULS_DATA_DIR": str(settings.data_dir),
            "DATABASE_URL": settings.database_url,
            "KOMMUNEPULS_DATABASE_SCHEMA": settings.database_schema or "",
            "KOMMUNEPULS_PSEUDONYM_KEY": PSEUDONYM_KEY, "KOMMUNEPULS_JWT_SECRET": JWT_SECRET,
            "KOMMUNEPULS_LOG_LEVEL": "WARNING", "KOMMUNEPULS_LOG_FORMAT": "console",
            "KOMMUNEPULS_INGEST_RATE_LIMIT_PER_S": str(RATE_LIMIT_OFF),
-           "KOMMUNEPULS_INGEST_RATE_LIMIT_BURST": str(RATE_LIMIT_OFF),
-           "PYTHONPATH": str(ROOT)}
-    # The same server options as `kommunepuls serve ingest` (uvloop, no access log).
-    command = [sys.executable, "-m", "uvicorn", "bench.ingest_server:server_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-               "--loop", "uvloop", "--no-access-log", "--no-server-header",
-               "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                               preexec_fn=die_with_parent)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {process.returncode}")
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the ingest server did not become ready")
-            time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+           "KOMMUNEPULS_INGEST_RATE_LIMIT_BURST": str(RATE_LIMIT_OFF)}
+    with uvicorn_child("bench.ingest_server:server_app", port, env, probe="/readyz",
+                       workers=workers, need_ok=True) as pid:
+        yield f"http://127.0.0.1:{port}", pid
 
