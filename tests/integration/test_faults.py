@@ -114,6 +114,22 @@ def platform() -> Iterator[Platform]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+async def checkpoints(pool: asyncpg.Pool) -> dict[str, int]:
+    rows = await pool.fetch("SELECT name, position FROM checkpoints")
+    return {r["name"]: r["position"] for r in rows}
+
+
+def service_log_trouble(platform: Platform) -> str:
+    """The warnings and errors the services logged, for a failure message: the logs live in
+    a temporary directory that is gone when the test ends."""
+    lines = []
+    for log in sorted(platform.logs.glob("*.log")):
+        trouble = [line for line in log.read_text(errors="replace").splitlines()
+                   if any(w in line.lower() for w in ("warn", "error", "traceback", "dead"))]
+        lines += [f"{log.name}: {line[:300]}" for line in trouble[-15:]]
+    return "\n".join(lines)
+
+
 async def head(settings: Settings) -> int:
     try:
         conn = await connect(settings)
@@ -170,7 +186,8 @@ async def test_nothing_is_lost_or_double_counted_when_any_component_is_killed(
             if not differences:
                 break
             assert time.monotonic() < deadline, (
-                f"{len(differences)} differences, e.g. {differences[:3]}")
+                f"{len(differences)} differences, e.g. {differences[:3]}\n"
+                f"checkpoints: {await checkpoints(pool)}\n{service_log_trouble(platform)}")
             await asyncio.sleep(2)
     finally:
         await pool.close()
