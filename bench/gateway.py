@@ -32,22 +32,21 @@ each (rotated every round), so a load that drifts on a shared machine hits them 
 row pools its slices. `values` cycles
 through the 98 municipalities; `ranking` asks for one period (all 98 municipalities,
 about 20 kB of JSON). Everything shares this machine's cores with PostgreSQL.
+
+Parts: bench/gateway_setup.py (read models, requests), gateway_apps.py (the servers),
+gateway_cpu.py (CPU in-process), open_loop.py (the load).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import random
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -55,259 +54,13 @@ import httpx
 import orjson
 import uvloop
 
-from bench.uvicorn_child import uvicorn_child
+from bench.gateway_apps import BODIES_ENV, UNCACHED_ENV, server
+from bench.gateway_cpu import cpu_per_request
+from bench.gateway_setup import JWT_SECRET, RANKING, SCHEMA, VALUES, fill
+from bench.open_loop import HEADER, Result, load
 from kommunepuls.auth import Role, issue_token
-from kommunepuls.domain import indicators as engine
-from kommunepuls.domain.catalogue import Population
-from kommunepuls.embedded.broker import free_port
 from kommunepuls.embedded.postgres import EmbeddedPostgres
 from kommunepuls.reference import municipalities
-from kommunepuls.storage.db import connect
-from kommunepuls.storage.migrate import migrate
-
-SCHEMA = "bench_gateway"
-JWT_SECRET = "bench-jwt-secret-" + "s" * 32
-PERIODS = [f"{2017 + (7 + m) // 12}-{(7 + m) % 12 + 1:02d}" for m in range(25)]  # ..2019-08
-PARTITIONS = 4
-BODIES_ENV = "KOMMUNEPULS_BENCH_BODIES"
-UNCACHED_ENV = "KOMMUNEPULS_BENCH_UNCACHED"
-VALUES = "/v1/indicators/fsm_virksomhedsforloeb/values?municipality={}&period=2019-06"
-RANKING = "/v1/indicators/fsm_virksomhedsforloeb/ranking?period=2019-06"
-
-
-async def fill(url: str) -> int:
-    """Read models of a plausible size; returns the number of indicator_counts rows."""
-    rng = random.Random(4)
-    now = datetime.now(UTC)
-    rows = []
-    for definition in engine.CATALOGUE:
-        curve = definition.population is Population.MONTHS_SINCE_VISITATION
-        periods = [engine.curve_period(m) for m in range(1, 30)] if curve else PERIODS
-        for code in municipalities():
-            for group in definition.groups:
-                for period in periods:
-                    for partition in range(PARTITIONS):
-                        denominator = rng.randint(0, 120)
-                        numerator = rng.randint(0, denominator)
-                        rows.append((definition.id, code, period, group, partition, numerator,
-                                     denominator, 1_000_000, now))
-    conn = await connect_to(url)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        await migrate(conn, SCHEMA)
-        await conn.copy_records_to_table("indicator_counts", records=rows)
-        await conn.execute("UPDATE event_store_head SET position = 1000000")
-        await conn.executemany("INSERT INTO checkpoints (name, position) VALUES ($1, $2)",
-                               [(f"metrics:p{p}", 1_000_000) for p in range(PARTITIONS)])
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    return len(rows)
-
-
-async def connect_to(url: str) -> Any:
-    from kommunepuls.config import Settings
-
-    return await connect(Settings(profile="embedded", database_url=url,
-                                  jwt_secret=JWT_SECRET, pseudonym_key=JWT_SECRET))
-
-
-def gateway_app() -> Any:
-    """uvicorn factory for the gateway child (settings from the environment)."""
-    from kommunepuls.config import load_settings
-    from kommunepuls.logs import configure_logging
-    from services.gateway.app import create_app
-
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format, service="gateway")
-    return create_app(settings, response_cache=os.environ.get(UNCACHED_ENV) != "1")
-
-
-def bare_app() -> Any:
-    """uvicorn factory for the ceiling: a bare ASGI callable with canned JSON per route."""
-    return canned_app({route: body.encode() for route, body in
-                       orjson.loads(Path(os.environ[BODIES_ENV]).read_bytes()).items()})
-
-
-def canned_app(canned: dict[str, bytes]) -> Any:
-    headers = {route: [(b"content-type", b"application/json"),
-                       (b"content-length", str(len(body)).encode())]
-               for route, body in canned.items()}
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        route = "ranking" if scope["path"].endswith("/ranking") else "values"
-        await send({"type": "http.response.start", "status": 200, "headers": headers[route]})
-        await send({"type": "http.response.body", "body": canned[route]})
-
-    return app
-
-
-@contextmanager
-def server(factory: str, env: dict[str, str], workers: int = 1,
-           http: str = "auto") -> Iterator[tuple[int, int]]:
-    """A uvicorn child process; yields its port and pid once it answers."""
-    port = free_port()
-    with uvicorn_child(f"bench.gateway:{factory}", port, env, probe="/healthz",
-                       workers=workers, extra=("--http", http)) as pid:
-        yield port, pid
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection; enough HTTP for uvicorn's answers."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    async def get(self, request: bytes) -> int:
-        self.writer.write(request)
-        status = int((await self.reader.readline()).split(b" ", 2)[1])
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        await self.reader.readexactly(length)
-        return status
-
-
-@dataclass
-class Result:
-    name: str
-    sent: int
-    seconds: float
-    latencies: list[float]  # seconds, of the requests answered 200
-    errors: int
-    server_cpu: float  # CPU seconds of the server process during the phase
-
-    def merged(self, other: Result) -> Result:
-        return Result(self.name, self.sent + other.sent, self.seconds + other.seconds,
-                      self.latencies + other.latencies, self.errors + other.errors,
-                      self.server_cpu + other.server_cpu)
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
-
-    def line(self) -> str:
-        return (f"| {self.name} | {self.sent / self.seconds:,.0f} | {self.percentile(0.5):.2f} "
-                f"| {self.percentile(0.9):.2f} | {self.percentile(0.99):.2f} "
-                f"| {max(self.latencies, default=0) * 1000:.1f} | {self.errors} "
-                f"| {self.server_cpu / self.seconds:.0%} |")
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of `root` and its children (uvicorn's workers)."""
-    pids = [root] + [int(e.name) for e in Path("/proc").iterdir()
-                     if e.name.isdigit() and (st := _stat(int(e.name))) and int(st[1]) == root]
-    ticks = sum(int(st[11]) + int(st[12]) for pid in pids if (st := _stat(pid)))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-async def load(name: str, port: int, pid: int, paths: Sequence[str], token: str, rate: float,
-               seconds: float, connections: int) -> Result:
-    """Open-loop load: request i is due at start + i / rate, whatever came back."""
-    requests = [(f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                 f"Accept: application/json\r\n\r\n").encode() for p in paths]
-    pool: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(connections):
-        pool.put_nowait(Connection(*await asyncio.open_connection("127.0.0.1", port)))
-    latencies: list[float] = []
-    errors = 0
-
-    async def one(due: float, request: bytes) -> None:
-        nonlocal errors
-        connection = await pool.get()
-        try:
-            status = await connection.get(request)
-        finally:
-            pool.put_nowait(connection)
-        if status == 200:
-            latencies.append(time.perf_counter() - due)
-        else:
-            errors += 1
-
-    total = int(rate * seconds)
-    cpu_before = cpu_seconds(pid)
-    # perf_counter, not loop.time(): uvloop's clock moves in whole milliseconds.
-    start = time.perf_counter() + 0.05
-    tasks = []
-    for i in range(total):
-        due = start + i / rate
-        if (wait := due - time.perf_counter()) > 0:
-            await asyncio.sleep(wait)
-        tasks.append(asyncio.create_task(one(due, requests[i % len(requests)])))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
-    result = Result(name, total, elapsed, latencies, errors, cpu_seconds(pid) - cpu_before)
-    while not pool.empty():
-        pool.get_nowait().writer.close()
-    return result
-
-
-async def _asgi_get(app: Any, path: str, query: bytes,
-                    headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
-    """One request straight into an ASGI app (no socket, no server)."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-             "query_string": query, "root_path": "", "headers": headers,
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
-    status, body = 0, []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        status = message.get("status", status)
-        body.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(body)
-
-
-async def _cpu_per_request(url: str, token: str, requests: int) -> list[tuple[str, float]]:
-    """CPU seconds per request of the gateway without and with its cache, and of the bare
-    app, each called in-process."""
-    from kommunepuls.config import Settings
-    from services.gateway.app import create_app
-
-    settings = Settings(profile="embedded", database_url=url, database_schema=SCHEMA,
-                        jwt_secret=JWT_SECRET, pseudonym_key=JWT_SECRET,
-                        data_dir=Path(tempfile.mkdtemp(prefix="kommunepuls-bench-gw-")))
-    headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode()),
-               (b"accept", b"application/json")]
-    targets = {route: (path, query.encode()) for route, (path, _, query) in
-               (("values", VALUES.format("851").partition("?")),
-                ("ranking", RANKING.partition("?")))}
-    canned: dict[str, bytes] = {}
-    rows = []
-
-    async def per_request(label: str, app: Any) -> None:
-        for route, (path, query) in targets.items():
-            for _ in range(20):  # warm: prepared statements, caches
-                status, canned[route] = await _asgi_get(app, path, query, headers)
-                assert status == 200, canned[route]
-            before = time.process_time()
-            for _ in range(requests):
-                await _asgi_get(app, path, query, headers)
-            rows.append((f"{label} {route}", (time.process_time() - before) / requests))
-
-    for cached in (False, True):
-        app = create_app(settings, response_cache=cached)
-        async with app.router.lifespan_context(app):
-            await per_request("gateway" if cached else "gateway uncached", app)
-    await per_request("bare ASGI", canned_app(dict(canned)))
-    shutil.rmtree(settings.data_dir, ignore_errors=True)
-    return rows
 
 
 def measure(url: str, *, rate: float, seconds: float, warm_up: float, connections: int,
@@ -319,7 +72,7 @@ def measure(url: str, *, rate: float, seconds: float, warm_up: float, connection
     token = issue_token(JWT_SECRET.encode(), subject="bench", role=Role.municipality,
                         municipalities=["851"])
     log(f"CPU per request in-process, {cpu_requests} requests each")
-    cpu = uvloop.run(_cpu_per_request(url, token, cpu_requests))
+    cpu = uvloop.run(cpu_per_request(url, token, cpu_requests))
     values = [VALUES.format(code) for code in sorted(municipalities())]
     env = {"KOMMUNEPULS_PROFILE": "embedded", "DATABASE_URL": url,
            "KOMMUNEPULS_DATABASE_SCHEMA": SCHEMA, "KOMMUNEPULS_JWT_SECRET": JWT_SECRET,
@@ -366,10 +119,6 @@ def measure(url: str, *, rate: float, seconds: float, warm_up: float, connection
     shutil.rmtree(env["KOMMUNEPULS_DATA_DIR"], ignore_errors=True)
     return rows, cpu, sorted(totals.values(), key=lambda r: (
         r.name.split()[-1] != "values", not r.name.startswith("bare"), r.name))
-
-
-HEADER = ("| phase | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU |\n"
-          "|---|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def _workers(text: str) -> list[int]:

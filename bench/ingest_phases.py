@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -81,6 +81,9 @@ class Database:
             await conn.close()
 
 
+_Item = TypeVar("_Item")
+
+
 def _this_process() -> list[int]:
     return [os.getpid()]
 
@@ -108,36 +111,36 @@ async def _concurrently(clients: int, jobs: Sequence[Any], run: Callable[[Any], 
     return Phase(stored, seconds, tuple(latencies), meter.stop())
 
 
-async def copy_phase(database: Database, settings: Settings, rows: list[tuple[Any, ...]],
-                     batch: int) -> Phase:
-    """Raw COPY, one transaction per `batch` rows, nothing else: the ceiling."""
+async def _one_batch_after_another(
+        database: Database, settings: Settings, items: Sequence[_Item], batch: int,
+        write: Callable[[asyncpg.Connection, Sequence[_Item]], Awaitable[object]]) -> Phase:
+    """`write(conn, chunk)` for each `batch` of `items` in turn, on one connection."""
     conn = await connect(settings)
     meter = CpuMeter({"ingest": _this_process, "postgres": database.postgres_pids})
     try:
         meter.start()
         started = time.perf_counter()
-        for chunk in batches(rows, batch):
-            await conn.copy_records_to_table("events", records=chunk, columns=COLUMNS)
+        for chunk in batches(items, batch):
+            await write(conn, chunk)
         seconds = time.perf_counter() - started
-        return Phase(len(rows), seconds, cpu=meter.stop())
+        return Phase(len(items), seconds, cpu=meter.stop())
     finally:
         await conn.close()
+
+
+async def copy_phase(database: Database, settings: Settings, rows: list[tuple[Any, ...]],
+                     batch: int) -> Phase:
+    """Raw COPY, one transaction per `batch` rows, nothing else: the ceiling."""
+    async def copy(conn: asyncpg.Connection, chunk: Sequence[tuple[Any, ...]]) -> None:
+        await conn.copy_records_to_table("events", records=chunk, columns=COLUMNS)
+
+    return await _one_batch_after_another(database, settings, rows, batch, copy)
 
 
 async def store_phase(database: Database, settings: Settings, events: list[NewEvent],
                       batch: int) -> Phase:
     """event_store.append, one batch after the other on one connection."""
-    conn = await connect(settings)
-    meter = CpuMeter({"ingest": _this_process, "postgres": database.postgres_pids})
-    try:
-        meter.start()
-        started = time.perf_counter()
-        for chunk in batches(events, batch):
-            await append(conn, chunk)
-        seconds = time.perf_counter() - started
-        return Phase(len(events), seconds, cpu=meter.stop())
-    finally:
-        await conn.close()
+    return await _one_batch_after_another(database, settings, events, batch, append)
 
 
 async def intake_phase(database: Database, settings: Settings, bodies: list[bytes],

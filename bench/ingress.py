@@ -40,7 +40,7 @@ from kommunepuls.client import publish_kafka, seal_batch, validate
 from kommunepuls.config import Settings, load_settings
 from kommunepuls.embedded.broker import TansuBroker, free_port
 from kommunepuls.embedded.postgres import EmbeddedPostgres
-from kommunepuls.embedded.process import die_with_parent
+from kommunepuls.embedded.process import die_with_parent, stop_process
 from kommunepuls.kafka import ensure_topics, topic_name
 from kommunepuls.sealing import Opener, encode_key, ingress_private_key, seal_cpr
 from kommunepuls.storage.db import create_pool
@@ -120,12 +120,7 @@ def ingress_process(settings: Settings, key: PrivateKey) -> Iterator[int]:
     try:
         yield child.pid
     finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_process(child, grace_s=15)
 
 
 async def serve() -> None:

@@ -31,6 +31,7 @@ import psutil
 from kommunepuls.auth import Role, issue_token
 from kommunepuls.config import DEV_SECRETS_FILE, load_settings
 from kommunepuls.embedded.broker import free_port
+from kommunepuls.embedded.process import stop_process
 from kommunepuls.reference import municipalities
 from kommunepuls.simulator.generator import SimConfig, generate
 
@@ -183,11 +184,7 @@ def soak(seconds: float, events_per_s: float, requests_per_s: float) -> SoakResu
         elapsed = seconds  # rates over the load itself, not the catch-up after it
         after = _rss(up.pid)
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        except subprocess.TimeoutExpired:
-            up.kill()
+        stop_process(up, grace_s=60, sig=signal.SIGINT)
         shutil.rmtree(root, ignore_errors=True)
     growth = ", ".join(f"{k} {before.get(k, 0):.0f}->{v:.0f} MB" for k, v in sorted(after.items()))
     growth_mb = {k: after[k] - before.get(k, after[k]) for k in SERVICES if k in after}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from kommunepuls.embedded.process import die_with_parent
+from kommunepuls.embedded.process import die_with_parent, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,9 +46,4 @@ def uvicorn_child(target: str, port: int, env: Mapping[str, str], *, probe: str,
             time.sleep(0.1)
         yield process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace_s=15)

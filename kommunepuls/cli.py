@@ -170,15 +170,11 @@ def schemas(
     check: Annotated[bool, typer.Option(help="Only report drift; exit 1 if any.")] = False,
 ) -> None:
     """Write the event contract's JSON Schemas (generated from the models)."""
+    from kommunepuls.cli_generated import write_or_check
     from kommunepuls.domain.schemas import schemas_drift, write_schemas
 
-    if check:
-        drift = schemas_drift(directory)
-        for line in drift:
-            console.print(f"[red]{line}[/]")
-        raise typer.Exit(1 if drift else 0)
-    for path in write_schemas(directory):
-        console.print(str(path))
+    write_or_check(directory, check=check, write=write_schemas, drift=schemas_drift,
+                   console=console)
 
 
 @app.command()

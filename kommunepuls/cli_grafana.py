@@ -22,15 +22,11 @@ def dashboards(
     check: Annotated[bool, typer.Option(help="Only report drift; exit 1 if any.")] = False,
 ) -> None:
     """Write the dashboards (generated from the indicator catalogue) as JSON."""
+    from kommunepuls.cli_generated import write_or_check
     from kommunepuls.dashboards import dashboards_drift, write_dashboards
 
-    if check:
-        drift = dashboards_drift(directory)
-        for line in drift:
-            console.print(f"[red]{line}[/]")
-        raise typer.Exit(1 if drift else 0)
-    for path in write_dashboards(directory):
-        console.print(str(path))
+    write_or_check(directory, check=check, write=write_dashboards, drift=dashboards_drift,
+                   console=console)
 
 
 @grafana_app.command()

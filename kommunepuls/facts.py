@@ -13,10 +13,10 @@ rest as those runs, not as hundreds of ints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import cast
+from typing import TypeVar, cast
 
 import orjson
 
@@ -42,8 +42,25 @@ PART_BIT = 1 << 25    # set for the numerator, clear for the denominator
 # through a cache costs a dict lookup instead of parsing the period each time. Bounded so
 # that a long-running worker whose periods move on does not keep the old ones for ever.
 _CACHE_LIMIT = 200_000
-_packed: dict[Cell, int] = {}
-_unpacked: dict[int, Cell] = {}
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+def _bounded_cache(compute: Callable[[_K], _V]) -> Callable[[_K], _V]:
+    # Emptied when full rather than LRU: a hit stays one dict lookup (pack and unpack run
+    # for every cell of every fact), and a full cache means the periods have moved on.
+    cache: dict[_K, _V] = {}
+
+    def cached(key: _K) -> _V:
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            found = cache[key] = compute(key)
+        return found
+
+    return cached
 
 
 def _period_code(period: str) -> int:
@@ -66,13 +83,7 @@ def _pack(cell: Cell) -> int:
             * 1024 + int(cell.municipality))
 
 
-def pack(cell: Cell) -> int:
-    found = _packed.get(cell)
-    if found is None:
-        if len(_packed) >= _CACHE_LIMIT:
-            _packed.clear()
-        found = _packed[cell] = _pack(cell)
-    return found
+pack: Callable[[Cell], int] = _bounded_cache(_pack)
 
 
 def _unpack(packed: int) -> Cell:
@@ -84,13 +95,7 @@ def _unpack(packed: int) -> Cell:
                 cast(Part, NUMERATOR if part else DENOMINATOR))
 
 
-def unpack(packed: int) -> Cell:
-    found = _unpacked.get(packed)
-    if found is None:
-        if len(_unpacked) >= _CACHE_LIMIT:
-            _unpacked.clear()
-        found = _unpacked[packed] = _unpack(packed)
-    return found
+unpack: Callable[[int], Cell] = _bounded_cache(_unpack)
 
 
 def pack_all(cells: Iterable[Cell]) -> tuple[int, ...]:

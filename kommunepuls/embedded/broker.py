@@ -6,13 +6,14 @@ and the event store, not the broker, is the record of truth.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import IO
 
-from kommunepuls.embedded.process import die_with_parent
+from kommunepuls.embedded.process import die_with_parent, stop_process
 
 
 def free_port() -> int:
@@ -64,16 +65,9 @@ class TansuBroker:
         return self
 
     def stop(self, *, kill: bool = False) -> None:
-        if self.process and self.process.poll() is None:
-            if kill:
-                self.process.kill()
-            else:
-                self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop_process(self.process, grace_s=5,
+                         sig=signal.SIGKILL if kill else signal.SIGTERM)
         self.process = None
         if self._log:
             self._log.close()

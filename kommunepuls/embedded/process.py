@@ -1,4 +1,5 @@
-"""Child processes that die with their parent, so a killed supervisor leaves no orphans."""
+"""Child processes that die with their parent, so a killed supervisor leaves no orphans, and
+that are stopped within a bounded time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from kommunepuls.config import Settings
 
@@ -19,6 +21,18 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def stop_process(process: subprocess.Popen[Any], *, grace_s: float,
+                 sig: int = signal.SIGTERM) -> None:
+    """Send `sig` if the child still runs, give it `grace_s` to exit, then kill it."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def spawn_service(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:

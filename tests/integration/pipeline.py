@@ -15,7 +15,7 @@ import httpx
 
 from kommunepuls.config import Settings
 from kommunepuls.embedded.broker import free_port
-from kommunepuls.embedded.process import spawn_service
+from kommunepuls.embedded.process import spawn_service, stop_process
 from kommunepuls.segments import partition_for
 
 
@@ -44,13 +44,7 @@ def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path,
 
 
 def stop(process: subprocess.Popen[bytes], *, kill: bool = False) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_process(process, grace_s=20, sig=signal.SIGKILL if kill else signal.SIGTERM)
 
 
 @contextmanager

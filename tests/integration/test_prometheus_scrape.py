@@ -36,6 +36,7 @@ from kommunepuls.auth import Role, issue_token
 from kommunepuls.config import Settings
 from kommunepuls.domain.examples import EXAMPLES
 from kommunepuls.embedded.broker import free_port
+from kommunepuls.embedded.process import stop_process
 from tests.conftest import TEST_JWT_SECRET
 from tests.unit.deploy_helpers import REPO_ROOT
 from tests.unit.test_grafana_promql import dashboard_expressions
@@ -96,12 +97,7 @@ def prometheus(binary: str, workdir: Path, targets: dict[str, str],
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process, grace_s=10)
         log.close()
 
 

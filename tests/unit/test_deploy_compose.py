@@ -1,4 +1,5 @@
-"""docker-compose.yml, the Dockerfile and the container healthcheck, checked without Docker.
+"""docker-compose.yml, checked without Docker (the Dockerfile and the container healthcheck:
+test_deploy_dockerfile.py, test_deploy_healthcheck.py).
 
 No Docker engine runs here, so the compose file is validated against the Compose
 Specification's JSON Schema (tests/data/compose-spec.json, see compose-spec.md) after the same
@@ -7,15 +8,10 @@ variable interpolation Compose does, and its commands and variables against the 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shlex
-import threading
-from collections.abc import Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,82 +19,26 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.unit.container_helpers import (
+    APP_SERVICES,
+    COMPOSE_FILE,
+    COMPOSE_SCHEMA,
+    HTTP_SERVICES,
+    ONE_SHOTS,
+    PORT_VARIABLES,
+    PROMETHEUS_CONFIG,
+    REQUIRED_SECRETS,
+    TEST_ENV,
+    InterpolationError,
+    dockerfile_instructions,
+    interpolate,
+)
 from tests.unit.deploy_helpers import (
     REPO_ROOT,
     assert_cli_accepts,
     settings_from_env,
     unknown_app_env,
 )
-
-COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-COMPOSE_SCHEMA = REPO_ROOT / "tests" / "data" / "compose-spec.json"
-DOCKERFILE = REPO_ROOT / "Dockerfile"
-DOCKERIGNORE = REPO_ROOT / ".dockerignore"
-HEALTHCHECK_SCRIPT = REPO_ROOT / "deploy" / "docker" / "healthcheck.py"
-
-APP_SERVICES = ("ingest", "cohorts", "metrics", "gateway")
-# Steps that run once per `up` and exit, and the command each runs.
-ONE_SHOTS = {
-    "migrate": ["migrate"],
-    "scrape-token": ["token", "--role", "ops", "--subject", "prometheus", "--ttl-hours", "8760",
-                     "--out", "/run/kommunepuls/scrape-token"],
-}
-PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
-HTTP_SERVICES = ("ingest", "gateway")
-# What `docker compose up` must be given; none may have a default in the file.
-REQUIRED_SECRETS = (
-    "POSTGRES_PASSWORD", "KOMMUNEPULS_PSEUDONYM_KEY", "KOMMUNEPULS_JWT_SECRET",
-    "GRAFANA_ADMIN_PASSWORD", "KOMMUNEPULS_INGRESS_PRIVATE_KEY",
-)
-# The port variable of each service, as Settings names it.
-PORT_VARIABLES = {
-    "ingest": "KOMMUNEPULS_INGEST_PORT", "gateway": "KOMMUNEPULS_GATEWAY_PORT",
-    "cohorts": "KOMMUNEPULS_COHORTS_WEB_PORT", "metrics": "KOMMUNEPULS_METRICS_WEB_PORT",
-}
-TEST_ENV = {name: f"value-of-{name.lower()}-" + "x" * 32 for name in REQUIRED_SECRETS}
-
-
-# --- Compose variable interpolation (the subset of the Compose spec we use) ----------------
-
-class InterpolationError(ValueError):
-    """A required variable (${VAR:?message}) is unset or empty."""
-
-
-_VARIABLE = re.compile(
-    r"\$(?:(?P<escaped>\$)"
-    r"|\{(?P<braced>[_a-zA-Z][_a-zA-Z0-9]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
-    r"|(?P<named>[_a-zA-Z][_a-zA-Z0-9]*))"
-)
-
-
-def interpolate_string(text: str, env: Mapping[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if match["escaped"]:
-            return "$"
-        name = match["braced"] or match["named"]
-        op, arg = match["op"], match["arg"] or ""
-        value = env.get(name)
-        unset = value is None or (op is not None and op.startswith(":") and value == "")
-        if op in ("-", ":-"):
-            return arg if unset else str(value)
-        if op in ("?", ":?"):
-            if unset:
-                raise InterpolationError(f"{name}: {arg}")
-            return str(value)
-        return "" if value is None else value
-
-    return _VARIABLE.sub(replace, text)
-
-
-def interpolate(node: Any, env: Mapping[str, str]) -> Any:
-    if isinstance(node, str):
-        return interpolate_string(node, env)
-    if isinstance(node, list):
-        return [interpolate(item, env) for item in node]
-    if isinstance(node, dict):
-        return {key: interpolate(value, env) for key, value in node.items()}
-    return node
-
 
 # --- fixtures ------------------------------------------------------------------------------
 
@@ -366,129 +306,3 @@ def test_grafana_provisioning_points_at_prometheus_and_the_dashboards(
         for volume in compose["services"]["grafana"]["volumes"]
     }
     assert target_to_source[provider["options"]["path"]] == "./deploy/grafana/dashboards"
-
-
-# --- the Dockerfile ------------------------------------------------------------------------
-
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    instructions = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            instructions.append((keyword.upper(), rest.strip()))
-    return instructions
-
-
-def test_dockerfile_is_multi_stage_with_a_non_root_runtime() -> None:
-    instructions = dockerfile_instructions()
-    stages = [rest for keyword, rest in instructions if keyword == "FROM"]
-    assert len(stages) >= 2, "a builder stage and a runtime stage"
-    final = instructions[max(i for i, (k, _) in enumerate(instructions) if k == "FROM"):]
-    users = [rest for keyword, rest in final if keyword == "USER"]
-    assert users, "the runtime stage must switch to a non-root user"
-    uid = users[-1].split(":")[0]
-    assert uid.isdigit() and int(uid) > 0, "numeric, so Kubernetes' runAsNonRoot can check it"
-    final_dict = dict(final)
-    assert json.loads(final_dict["ENTRYPOINT"]) == ["kommunepuls"]
-    assert_cli_accepts(json.loads(final_dict["CMD"]))
-    assert "HEALTHCHECK" in final_dict
-
-
-def test_dockerfile_environment_exists_in_settings() -> None:
-    names = [
-        match
-        for keyword, rest in dockerfile_instructions() if keyword == "ENV"
-        for match in re.findall(r"([A-Z_][A-Z0-9_]*)=", rest)
-    ]
-    assert "KOMMUNEPULS_INGEST_HOST" in names
-    assert not unknown_app_env(names)
-
-
-def test_dockerfile_copies_only_what_the_build_context_contains() -> None:
-    ignore = DOCKERIGNORE.read_text().splitlines()
-    assert ignore[[line.strip() for line in ignore].index("*")] == "*", "deny by default"
-    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    for keyword, rest in dockerfile_instructions():
-        if keyword != "COPY" or "--from=" in rest:
-            continue
-        sources = [part for part in rest.split() if not part.startswith("--")][:-1]
-        for source in sources:
-            assert (REPO_ROOT / source).exists(), f"COPY {source}: not in the repository"
-            assert any(source.rstrip("/") == a or source.startswith(a + "/") for a in allowed), (
-                f"COPY {source}: excluded by .dockerignore")
-
-
-# --- the container healthcheck script ------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def healthcheck() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kommunepuls_healthcheck", HEALTHCHECK_SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class _Health(BaseHTTPRequestHandler):
-    status = 200
-
-    def do_GET(self) -> None:
-        self.send_response(self.status if self.path in ("/healthz", "/readyz") else 404)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def health_server() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_healthcheck_finds_the_service_on_the_command_line(healthcheck: ModuleType) -> None:
-    find = healthcheck.service_from_argv
-    argv = ["/opt/venv/bin/python", "/opt/venv/bin/kommunepuls", "serve", "cohorts"]
-    assert find(argv) == "cohorts"
-    assert find(["kommunepuls", "migrate"]) is None
-    assert find(["kommunepuls", "serve"]) is None
-    assert set(healthcheck.ENDPOINTS) == set(APP_SERVICES)
-    assert set(PORT_VARIABLES.values()) == {v for v, _, _ in healthcheck.ENDPOINTS.values()}
-
-
-def test_healthcheck_finds_the_service_among_processes(
-    healthcheck: ModuleType, tmp_path: Path
-) -> None:
-    (tmp_path / "1").mkdir()
-    cmdline = b"/sbin/docker-init\0--\0kommunepuls\0serve\0metrics\0"
-    (tmp_path / "1" / "cmdline").write_bytes(cmdline)
-    assert healthcheck.running_service(tmp_path) == "metrics"
-    assert healthcheck.running_service(tmp_path / "none") is None
-
-
-@pytest.mark.parametrize(("status", "expected"), [(200, 0), (503, 1)])
-def test_healthcheck_exit_code_follows_the_endpoint(
-    healthcheck: ModuleType, health_server: ThreadingHTTPServer,
-    monkeypatch: pytest.MonkeyPatch, status: int, expected: int,
-) -> None:
-    monkeypatch.setattr(_Health, "status", status)
-    monkeypatch.setenv("KOMMUNEPULS_GATEWAY_PORT", str(health_server.server_address[1]))
-    assert healthcheck.main(["kommunepuls-healthcheck", "gateway"]) == expected
-
-
-def test_healthcheck_fails_when_nothing_listens(
-    healthcheck: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    port = server.server_address[1]
-    server.server_close()  # the port is free again: connection refused
-    monkeypatch.setenv("KOMMUNEPULS_COHORTS_WEB_PORT", str(port))
-    assert healthcheck.main(["kommunepuls-healthcheck", "cohorts"]) == 1
-

@@ -23,23 +23,16 @@ from tests.unit.k8s_helpers import (
     HTTP_SERVICES,
     INGEST_SECRET_ENV,
     K8S,
-    OVERLAYS,
     SECRET_ENV,
     SECRET_NAME,
     SERVICES,
     TOKEN_SCRAPED,
     WORKERS,
     config_map_data,
-    kustomize,
     of_kind,
     pod_specs,
     selects,
 )
-
-
-@pytest.fixture(scope="module", params=OVERLAYS)
-def overlay(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
-    return request.param, kustomize(K8S / "overlays" / request.param)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.unit.deploy_helpers import REPO_ROOT
@@ -16,7 +15,6 @@ from tests.unit.k8s_helpers import (
     CUSTOM_KINDS,
     HTTP_SERVICES,
     K8S,
-    OVERLAYS,
     SCRAPE_TOKEN_SECRET,
     SERVICES,
     TOKEN_SCRAPED,
@@ -24,12 +22,6 @@ from tests.unit.k8s_helpers import (
     of_kind,
     selects,
 )
-
-
-@pytest.fixture(scope="module", params=OVERLAYS)
-def overlay(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
-    return request.param, kustomize(K8S / "overlays" / request.param)
-
 
 # --- network policies ----------------------------------------------------------------------
 

@@ -149,34 +149,9 @@ def test_arrival_order_never_changes_any_indicator(
     assert evaluate(store(facts, order), today) == evaluate(store(facts), today)
 
 
-@PROPERTY
-@given(facts=population(), today=todays, data=st.data())
-def test_retraction_then_resending_the_same_fact_restores_the_values(
-    facts: list[Fact], today: date, data: st.DataObject
-) -> None:
-    events = store(facts)
-    gone = retracted_ids(deduplicate(events))
-    candidates = [e for e in events if e.type != "event_retracted" and e.event_id not in gone]
-    assume(candidates)
-    target = data.draw(st.sampled_from(candidates))
-    position = len(events)
-    retraction = replace(
-        target,
-        position=position + 1,
-        event_id="retraction-1",
-        type="event_retracted",
-        data={"event_id": target.event_id, "reason": "fejl"},
-    )
-    resent = replace(target, position=position + 2, event_id="resent-1")
-    assert evaluate([*events, retraction, resent], today) == evaluate(events, today)
-
-
-@PROPERTY
-@given(facts=population(), today=todays, data=st.data())
-def test_a_retracted_event_counts_as_never_sent(
-    facts: list[Fact], today: date, data: st.DataObject
-) -> None:
-    events = store(facts)
+def draw_retraction(events: list[StoredEvent],
+                    data: st.DataObject) -> tuple[StoredEvent, StoredEvent]:
+    """An event still in force, drawn from `events`, and its retraction stored next."""
     gone = retracted_ids(deduplicate(events))
     candidates = [e for e in events if e.type != "event_retracted" and e.event_id not in gone]
     assume(candidates)
@@ -188,6 +163,27 @@ def test_a_retracted_event_counts_as_never_sent(
         type="event_retracted",
         data={"event_id": target.event_id, "reason": "fejl"},
     )
+    return target, retraction
+
+
+@PROPERTY
+@given(facts=population(), today=todays, data=st.data())
+def test_retraction_then_resending_the_same_fact_restores_the_values(
+    facts: list[Fact], today: date, data: st.DataObject
+) -> None:
+    events = store(facts)
+    target, retraction = draw_retraction(events, data)
+    resent = replace(target, position=len(events) + 2, event_id="resent-1")
+    assert evaluate([*events, retraction, resent], today) == evaluate(events, today)
+
+
+@PROPERTY
+@given(facts=population(), today=todays, data=st.data())
+def test_a_retracted_event_counts_as_never_sent(
+    facts: list[Fact], today: date, data: st.DataObject
+) -> None:
+    events = store(facts)
+    target, retraction = draw_retraction(events, data)
     never_sent = [e for e in events if e.event_id != target.event_id]
     assert evaluate([*events, retraction], today) == evaluate(never_sent, today)
 

@@ -90,6 +90,21 @@ def test_write_then_drift_finds_nothing_and_notices_edits(tmp_path: Path) -> Non
     ]
 
 
+def test_the_schemas_command_writes_the_contract_and_checks_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kommunepuls.cli import app
+
+    def run(*args: str) -> int:
+        return CliRunner().invoke(app, ["schemas", *args, "--dir", str(tmp_path)]).exit_code
+
+    assert run("--check") == 1  # an empty directory: every schema is missing
+    assert list(tmp_path.iterdir()) == []
+    assert run() == 0
+    assert {p.name for p in tmp_path.iterdir()} == set(_schemas())
+    assert run("--check") == 0
+
+
 # --- schemas and models agree ------------------------------------------------------------
 
 
