@@ -201,7 +201,7 @@ async def rebuild_range(settings: Settings, stage: str,
 
 
 async def _flush_all(pool: asyncpg.Pool, states: Sequence[PartitionState]) -> None:
+    await flush(pool, states)
     for state in states:
-        await flush(pool, state)
         # Each citizen comes once: flushed cells are never needed again, only the totals.
         state.citizens.clear()

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from kommunepuls.config import Settings
 from kommunepuls.kafka import make_producer
 from kommunepuls.storage.db import create_pool
+from kommunepuls.watchdog import AgentWatchdog
 
 # faust hard-codes a 1.5 s fetch wait, and Tansu answers a waiting fetch only when the wait
 # runs out: each stage then delivers records up to 1.5 s late (measured with a lone
@@ -44,6 +45,7 @@ def create_faust_app(settings: Settings, *, name: str, web_port: int,
     _shorten_fetch_wait()
     datadir = settings.data_dir / "faust" / name
     datadir.mkdir(parents=True, exist_ok=True)
+    watchdog = AgentWatchdog(name, registry)
     app = faust.App(
         f"{settings.topic_prefix}kommunepuls-{name}",
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
@@ -62,9 +64,11 @@ def create_faust_app(settings: Settings, *, name: str, web_port: int,
         web_in_thread=False,
         datadir=str(datadir),
         consumer_auto_offset_reset="earliest",
+        agent_supervisor=watchdog.supervisor(),
     )
     health: dict[str, Any] = {"assigned": False, "partitions": []}
     app.conf.kommunepuls_health = health  # type: ignore[attr-defined]
+    app.conf.kommunepuls_watchdog = watchdog  # type: ignore[attr-defined]
 
     @app.on_partitions_assigned.connect
     async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
@@ -73,6 +77,9 @@ def create_faust_app(settings: Settings, *, name: str, web_port: int,
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
+        if watchdog.crash is not None:
+            return web.json({"status": "crashed", "service": name, **watchdog.crash.model_dump(),
+                             "partitions": health["partitions"]}, status=503)
         # Healthy = the worker joined its group (received an assignment, possibly empty).
         status = 200 if health["assigned"] else 503
         return web.json({"status": "ok" if status == 200 else "joining", "service": name,
@@ -87,6 +94,12 @@ def create_faust_app(settings: Settings, *, name: str, web_port: int,
                          headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return app
+
+
+def watchdog_of(app: faust.App) -> AgentWatchdog:
+    """The watchdog `create_faust_app` gave this app: agents run their steps under it."""
+    watchdog: AgentWatchdog = app.conf.kommunepuls_watchdog  # type: ignore[attr-defined]
+    return watchdog
 
 
 def run_worker(app: faust.App, settings: Settings) -> None:

@@ -2,7 +2,8 @@
 
 Starts the embedded PostgreSQL and Tansu broker, migrates, creates topics, spawns the
 four services as child processes (each dies with this one), prefixes their log lines,
-waits until all are healthy, and tears everything down in reverse order.
+waits until all are healthy, starts a service again when it exits, and tears everything
+down in reverse order.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import signal
 import sys
 import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,12 @@ SERVICES = ("ingest", "cohorts", "metrics", "gateway")
 # Enough citizens for 98 municipalities to look alive, few enough that a day's sweep of
 # every citizen keeps up with a simulated day per second on a laptop.
 DEMO_CITIZENS = 4_000
+# A service that exits is started again, as Kubernetes would: a worker exits on purpose
+# when one of its agents crashed (kommunepuls/watchdog.py). One that keeps exiting stops
+# the platform instead of looping.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 300.0
+RESTART_DELAY_S = 1.0
 
 
 @dataclass
@@ -100,6 +109,48 @@ async def _stop_children(children: list[Child], grace_s: float = 15.0) -> None:
         if isinstance(result, BaseException) and child.process.returncode is None:
             child.process.kill()
             await child.process.wait()
+
+
+async def supervise(children: list[Child],
+                    respawn: Callable[[str], Awaitable[asyncio.subprocess.Process]],
+                    stop: asyncio.Event, console: Console, *,
+                    delay_s: float = RESTART_DELAY_S) -> str | None:
+    """Until `stop` is set, start each child again when it exits. Returns None when
+    stopped, or the name of a child that exited more than MAX_RESTARTS times within
+    RESTART_WINDOW_S."""
+    restarts: dict[str, deque[float]] = defaultdict(deque)
+    stopped = asyncio.ensure_future(stop.wait())
+    waits: dict[str, asyncio.Future[int]] = {}
+    try:
+        while True:
+            for child in children:
+                if child.name not in waits:
+                    waits[child.name] = asyncio.ensure_future(child.process.wait())
+            done, _ = await asyncio.wait([stopped, *waits.values()],
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if stopped in done:
+                return None
+            for child in children:
+                if waits[child.name] not in done:
+                    continue
+                del waits[child.name]
+                now = time.monotonic()
+                recent = restarts[child.name]
+                while recent and now - recent[0] > RESTART_WINDOW_S:
+                    recent.popleft()
+                if len(recent) >= MAX_RESTARTS:
+                    return child.name
+                recent.append(now)
+                console.print(f"[yellow]{child.name} exited with code "
+                              f"{child.process.returncode}; starting it again[/]")
+                await asyncio.wait([stopped], timeout=delay_s)
+                if stopped.done():
+                    return None
+                child.process = await respawn(child.name)
+    finally:
+        stopped.cancel()
+        for wait in waits.values():
+            wait.cancel()
 
 
 async def _spawn(args: list[str], env: dict[str, str],
@@ -171,13 +222,17 @@ async def run_platform(settings: Settings, *, simulate: bool, console: Console) 
         console.print(f"broker ready at {broker.bootstrap_servers}")
         env = service_env(settings, database_url, broker.bootstrap_servers)
         log_dir = data_dir / "logs"
-        for name in SERVICES:
+
+        async def start(name: str) -> asyncio.subprocess.Process:
             # With the live summary on screen, service logs go to files instead.
             process = await _spawn(["serve", name], env, log_dir / f"{name}.log" if simulate
                                    else None)
-            children.append(Child(name, process, health_url(settings, name)))
             if process.stdout is not None:
                 pumps.append(asyncio.create_task(_pump(name, process.stdout, console)))
+            return process
+
+        for name in SERVICES:
+            children.append(Child(name, await start(name), health_url(settings, name)))
         missing = await _wait_healthy(children, time.monotonic() + 60)
         if missing:
             console.print(f"[red]not healthy after 60 s: {', '.join(missing)}[/]")
@@ -190,8 +245,6 @@ async def run_platform(settings: Settings, *, simulate: bool, console: Console) 
             f"  tokens   .venv/bin/kommunepuls token --role national (or ops)\n"
             + (f"  logs     {log_dir}/<service>.log\n" if simulate else "")
             + "Press Ctrl-C to stop.\n")
-        exited = [asyncio.create_task(c.process.wait()) for c in children]
-        stopped = asyncio.create_task(stop.wait())
         if simulate:
             simulator = await _spawn(["simulate", "--citizens", str(DEMO_CITIZENS),
                                       "--ingest-url", f"http://127.0.0.1:{settings.ingest_port}"],
@@ -199,12 +252,11 @@ async def run_platform(settings: Settings, *, simulate: bool, console: Console) 
             extra.append(simulator)
             watch = asyncio.create_task(_live_summary(pool, settings, console, stop))
             pumps.append(watch)
-        await asyncio.wait([*exited, stopped], return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        dead = [c.name for c in children if c.process.returncode is not None]
-        if dead:
-            console.print(f"[red]{', '.join(dead)} stopped unexpectedly; shutting down[/]")
-        return 1 if dead else 0
+        given_up = await supervise(children, start, stop, console)
+        if given_up:
+            console.print(f"[red]{given_up} exited {MAX_RESTARTS + 1} times within "
+                          f"{RESTART_WINDOW_S:.0f} s; shutting down[/]")
+        return 1 if given_up else 0
     finally:
         console.print("stopping services…")
         for process in extra:

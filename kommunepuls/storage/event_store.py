@@ -107,6 +107,16 @@ async def append(
         raise DuplicateEvent("an event_id in the batch is already stored") from None
 
 
+# One unique-index probe per id, as in _BY_CITIZEN below: as `event_id = ANY($1)` its plan
+# on a store not analysed yet varied between runs, up to 1.7 ms a call (pg_stat_statements).
+_KNOWN = """SELECT e.event_id, e.position, e.body_hash FROM unnest($1::uuid[]) AS k(id)
+CROSS JOIN LATERAL (SELECT event_id, position, body_hash FROM events
+                    WHERE event_id = k.id OFFSET 0) AS e"""
+
+# Notified by every append that stored events, at its commit (see services/ingest/relay.py).
+APPENDED_CHANNEL = "kommunepuls_events_appended"
+
+
 async def _append(conn: asyncpg.Connection, events: Sequence[NewEvent],
                   before_commit: Callable[[], Awaitable[None]] | None, *,
                   lock_first: bool) -> list[AppendResult]:
@@ -121,9 +131,7 @@ async def _append(conn: asyncpg.Connection, events: Sequence[NewEvent],
     async with conn.transaction():
         if lock_first:
             await conn.execute("SELECT 1 FROM event_store_head FOR UPDATE")
-        rows_known = await conn.fetch(
-            "SELECT event_id, position, body_hash FROM events WHERE event_id = ANY($1::uuid[])",
-            list({e.event_id for e in events}))
+        rows_known = await conn.fetch(_KNOWN, list({e.event_id for e in events}))
         known = {r["event_id"]: (r["position"], bytes(r["body_hash"])) for r in rows_known}
         # A new event's position is an offset from the head until the head is known.
         offsets: dict[UUID, tuple[int, bytes]] = {}
@@ -143,9 +151,12 @@ async def _append(conn: asyncpg.Connection, events: Sequence[NewEvent],
             planned.append((event, "accepted", len(offsets), True))
         head = 0
         if offsets:
-            head, recorded_at = await conn.fetchrow(
+            # The notification leaves at commit and wakes the relay (no extra round trip
+            # while the lock is held; repeats in a transaction are sent once).
+            head, recorded_at, _ = await conn.fetchrow(
                 "UPDATE event_store_head SET position = position + $1 "
-                "RETURNING position - $1, clock_timestamp()", len(offsets))
+                "RETURNING position - $1, clock_timestamp(), pg_notify($2, '')",
+                len(offsets), APPENDED_CHANNEL)
             rows = [(head + n, e.event_id, e.citizen_id, e.municipality, e.type,
                      e.schema_version, e.occurred_at, recorded_at, e.source, e.case_ref,
                      e.data if type(e.data) is dict else dict(e.data), e.body_hash)
@@ -206,12 +217,20 @@ _SELECT = """SELECT position, event_id, citizen_id, municipality, type, schema_v
                     occurred_at, recorded_at, source, case_ref, data FROM events"""
 
 
+# One index probe per citizen whatever the planner believes: as `citizen_id = ANY($1)`, a
+# store not yet analysed (a fresh platform's first minutes) estimates each id at 0.5 % of
+# the rows and scans the whole table, 18.8 ms instead of 2.4 ms for 100 citizens here.
+# OFFSET 0 keeps the lateral subquery from being flattened into a join, which the planner
+# would run as a hash join over the same whole-table scan.
+_BY_CITIZEN = f"""SELECT e.* FROM unnest($1::text[]) AS c(id)
+CROSS JOIN LATERAL ({_SELECT} WHERE citizen_id = c.id OFFSET 0) AS e ORDER BY e.position"""
+
+
 async def read_citizens(conn: asyncpg.Connection | asyncpg.Pool,
                         citizen_ids: list[str]) -> dict[str, list[StoredEvent]]:
     """Every stored event of the given citizens, each list in position order."""
     found: dict[str, list[StoredEvent]] = {c: [] for c in citizen_ids}
-    rows = await conn.fetch(_SELECT + " WHERE citizen_id = ANY($1::text[]) ORDER BY position",
-                            citizen_ids)
+    rows = await conn.fetch(_BY_CITIZEN, list(found))  # each citizen once
     for row in rows:
         found[row["citizen_id"]].append(stored_from_row(row))
     return found

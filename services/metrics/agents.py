@@ -19,16 +19,17 @@ from kommunepuls.streaming import (
     observe_lag,
     send_dead_letter,
     until_done,
+    watchdog_of,
 )
 from services.metrics.state import PartitionState
-from services.metrics.store import flush as flush_partition
+from services.metrics.store import flush as flush_partitions
 from services.metrics.store import load_partition
 
 log = get_logger("kommunepuls.metrics")
 BATCH_RECORDS = 100
 # Each batch is one flush (a transaction); at a steady rate this wait is part of the
 # end-to-end latency, when catching up batches fill at once (see cohorts' BATCH_WITHIN_S).
-BATCH_WITHIN_S = 0.1
+BATCH_WITHIN_S = 0.02
 
 
 class MetricsMetrics:
@@ -80,9 +81,9 @@ class MetricsWorker:
         await until_done(load, "load", log)
         return found[0]
 
-    async def flush(self, state: PartitionState) -> None:
+    async def flush(self, states: list[PartitionState]) -> None:
         assert self.pool is not None
-        await flush_partition(self.pool, state)
+        await flush_partitions(self.pool, states)
 
     def forget(self, partitions: set[int]) -> None:
         # Everything is flushed before a batch is acknowledged: nothing to save here.
@@ -107,12 +108,12 @@ class MetricsWorker:
                 state.through = max(state.through, int(through))
             touched.add(partition)
         started = time.perf_counter()
-        for partition in sorted(touched):
-            state = self.partitions[partition]
-            # Applied facts stay dirty until a flush succeeds, so retrying loses nothing.
-            await until_done(lambda s=state: self.flush(s), "flush", log)
-            self.metrics.citizens.labels(str(partition)).set(len(state.citizens))
-            self.metrics.through.labels(str(partition)).set(state.through)
+        states = [self.partitions[p] for p in sorted(touched)]
+        # Applied facts stay dirty until a flush succeeds, so retrying loses nothing.
+        await until_done(lambda: self.flush(states), "flush", log)
+        for state in states:
+            self.metrics.citizens.labels(str(state.partition)).set(len(state.citizens))
+            self.metrics.through.labels(str(state.partition)).set(state.through)
         self.metrics.flush.observe(time.perf_counter() - started)
 
     async def dead_letter(self, value: bytes, reason: str) -> None:
@@ -126,12 +127,16 @@ class MetricsWorker:
 def register_agents(app: faust.App, source: faust.TopicT, worker: MetricsWorker) -> None:
     worker.io.close_on_shutdown(app)
 
+    watchdog = watchdog_of(app)
+
     @app.agent(source, name="count_indicator_members")
     async def count_indicator_members(stream: Any) -> None:
         async for batch in stream.take_events(BATCH_RECORDS, within=BATCH_WITHIN_S):
-            # The batch is flushed to PostgreSQL before faust may acknowledge it.
-            await worker.process([(e.message.partition, e.value,
-                                   dict(e.message.headers or ())) for e in batch])
+            # The batch is flushed to PostgreSQL before faust may acknowledge it; if it
+            # raises, the watchdog ends the worker with the batch unacknowledged.
+            await watchdog.guard("count_indicator_members", worker.process(
+                [(e.message.partition, e.value, dict(e.message.headers or ()))
+                 for e in batch]))
             observe_lag(app, worker.metrics.lag, batch)
 
     @app.on_partitions_revoked.connect

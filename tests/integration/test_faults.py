@@ -185,6 +185,11 @@ async def test_nothing_is_lost_or_double_counted_when_any_component_is_killed(
             differences = compare(await live_counts(pool), batch)
             if not differences:
                 break
+            # A worker whose agent crashed exits (kommunepuls/watchdog.py); nothing here
+            # restarts it, so say so at once rather than after the deadline.
+            exited = {name: p.returncode for name, p in platform.processes.items()
+                      if p.poll() is not None}
+            assert not exited, f"exited: {exited}\n{service_log_trouble(platform)}"
             assert time.monotonic() < deadline, (
                 f"{len(differences)} differences, e.g. {differences[:3]}\n"
                 f"checkpoints: {await checkpoints(pool)}\n{service_log_trouble(platform)}")

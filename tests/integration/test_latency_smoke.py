@@ -5,7 +5,7 @@ gateway; and the arithmetic that turns polls into per-event latencies, by hand."
 from pathlib import Path
 
 from bench.latency import measure
-from bench.latency_report import Poll, Quantiles, bursts, event_latencies
+from bench.latency_report import COHORTS_WITHIN_S, Poll, Quantiles, bursts, event_latencies
 from kommunepuls.config import Settings
 
 
@@ -34,11 +34,12 @@ def test_quantiles_take_the_value_at_the_rank() -> None:
 
 
 def test_facts_further_apart_than_half_the_take_window_are_separate_bursts() -> None:
-    # Cohorts' window is 0.5 s: records at 0, 0.05, 0.1 | 0.8, 0.85 | 1.6 -> 3 bursts
-    # starting at 0, 0.8 and 1.6, one every 0.8 s.
-    facts = [(t, 0, 1) for t in (0.0, 0.05, 0.1, 0.8, 0.85, 1.6)]
+    # In units of cohorts' take window w: records at 0, 0.1w, 0.2w | 1.6w, 1.7w | 3.2w ->
+    # 3 bursts starting at 0, 1.6w and 3.2w, one every 1.6w.
+    w = COHORTS_WITHIN_S
+    facts = [(t * w, 0, 1) for t in (0.0, 0.1, 0.2, 1.6, 1.7, 3.2)]
     count, every = bursts(facts)
-    assert (count, round(every, 6)) == (3, 0.8)
+    assert (count, round(every / w, 6)) == (3, 1.6)
 
 
 def test_every_event_posted_at_a_steady_rate_becomes_visible_in_the_gateway(

@@ -157,6 +157,7 @@ def fill_cohorts(registry: CollectorRegistry) -> None:
         metrics.facts.labels(reason).inc(3)
     metrics.dead.labels("cohorts").inc()
     metrics.batch.observe(0.2)
+    crashed(registry, "cohorts", "track_citizen_state")
 
 
 def fill_metrics(registry: CollectorRegistry) -> None:
@@ -169,3 +170,10 @@ def fill_metrics(registry: CollectorRegistry) -> None:
     metrics.flush.observe(0.03)
     metrics.citizens.labels("0").set(120)
     metrics.through.labels("0").set(4711)
+    crashed(registry, "metrics", "count_indicator_members")
+
+
+def crashed(registry: CollectorRegistry, service: str, agent: str) -> None:
+    from kommunepuls.watchdog import AgentWatchdog  # registered by create_faust_app
+
+    AgentWatchdog(service, registry).crashes.labels(service, agent).inc()

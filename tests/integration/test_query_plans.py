@@ -1,0 +1,102 @@
+"""Ingest's and the workers' hot statements keep index plans on tables not analysed yet.
+
+A fresh platform fills its tables faster than autovacuum analyses them, and a prepared
+statement's generic plan knows nothing of its arrays' lengths. Two plans went wrong that
+way in bench/latency.py (pg_stat_statements, auto_explain): the cohorts' history read
+scanned the whole event store per batch, and the metrics flush filtered every
+municipality's counts per changed cell. Each test here runs on a never-analysed schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+
+from kommunepuls.storage.event_store import _BY_CITIZEN, _KNOWN, read_citizens
+from services.metrics.store import _REVISE
+
+CITIZENS = 2_000
+
+
+def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [plan]
+    for child in plan.get("Plans", []):
+        found += nodes(child)
+    return found
+
+
+async def plan_of(conn: asyncpg.Connection, query: str, *args: Any) -> list[dict[str, Any]]:
+    explained = await (await conn.prepare(query)).explain(*args)
+    return nodes(explained[0]["Plan"])
+
+
+async def test_a_citizens_history_is_read_by_index_before_any_analyse(db: asyncpg.Pool) -> None:
+    await db.execute(f"""
+        INSERT INTO events (position, event_id, citizen_id, municipality, type,
+                            schema_version, occurred_at, recorded_at, source, data, body_hash)
+        SELECT g, gen_random_uuid(), 'c' || (g % {CITIZENS}), '851', 'samtale', 1,
+               '2018-03-01', now(), 's', '{{}}'::jsonb, '\\x00'
+        FROM generate_series(1, 20 * {CITIZENS}) g""")
+    wanted = [f"c{i}" for i in range(0, CITIZENS, 20)]  # 100 citizens, 20 events each
+    async with db.acquire() as conn:
+        scans = {(n["Node Type"], n.get("Relation Name")) for n in await plan_of(
+            conn, _BY_CITIZEN, wanted)}
+        # The control: the natural form of the query does scan the table here.
+        natural = {(n["Node Type"], n.get("Relation Name")) for n in await plan_of(
+            conn, "SELECT * FROM events WHERE citizen_id = ANY($1::text[])", wanted)}
+    assert ("Seq Scan", "events") not in scans
+    assert ("Bitmap Heap Scan", "events") in scans or ("Index Scan", "events") in scans
+    assert ("Seq Scan", "events") in natural
+    async with db.acquire() as conn:
+        # Ingest's duplicate lookup, in the generic plan a prepared statement ends up with.
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        known = {(n["Node Type"], n.get("Relation Name")) for n in await plan_of(
+            conn, _KNOWN, [uuid4() for _ in range(50)])}
+    assert ("Seq Scan", "events") not in known and ("Index Scan", "events") in known
+    histories = await read_citizens(db, wanted + wanted[:3])  # a repeat is read once
+    assert len(histories) == 100
+    assert all(len(events) == 20 for events in histories.values())
+    for citizen, events in histories.items():
+        assert {e.citizen_id for e in events} == {citizen}
+        assert [e.position for e in events] == sorted(e.position for e in events)
+
+
+async def test_the_flush_looks_up_each_cell_by_index_in_its_generic_plan(
+        db: asyncpg.Pool) -> None:
+    municipalities = [f"{m:03d}" for m in range(101, 199)]
+    await db.execute("""
+        INSERT INTO indicator_counts (indicator, municipality, period, grp, partition,
+                                      numerator, denominator, events_through, computed_at)
+        SELECT 'fsm_virksomhedsforloeb', m, '2018-' || lpad(p::text, 2, '0'), g, part, 1, 2,
+               1, now()
+        FROM unnest($1::text[]) m, generate_series(1, 12) p, generate_series(0, 3) g,
+             generate_series(0, 3) part""", municipalities)
+    await db.execute("""
+        INSERT INTO indicator_revisions (indicator, municipality, period, grp, numerator,
+                                         denominator, events_through)
+        SELECT indicator, municipality, period, grp, r, 8, r
+        FROM indicator_counts, generate_series(1, 5) r WHERE partition = 0""")
+    keys = [("fsm_virksomhedsforloeb", m, "2018-03", 1) for m in municipalities[:50]]
+    args = [[k[i] for k in keys] for i in range(4)] + [[7] * len(keys)]
+    async with db.acquire() as conn:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        plan = await plan_of(conn, _REVISE, *args)
+        # Executed too: one revision per cell, since each cell's pooled value (4, 8)
+        # differs from its latest revision (5, 8).
+        await conn.execute(_REVISE, *args)
+    lookups = [n for n in plan if n["Node Type"] != "ModifyTable"
+               and n.get("Relation Name") in ("indicator_counts", "indicator_revisions")]
+    assert {n["Relation Name"] for n in lookups} == {"indicator_counts", "indicator_revisions"}
+    for node in lookups:
+        # Every column of the cell in the index condition: nothing filtered row by row.
+        assert node["Node Type"] in ("Index Scan", "Index Only Scan"), node
+        assert "Filter" not in node, node
+    assert not [n for n in plan if n["Node Type"] == "Sort"]
+    latest = await db.fetch("""
+        SELECT DISTINCT ON (municipality) numerator, denominator, events_through
+        FROM indicator_revisions WHERE period = '2018-03' AND grp = 1
+        ORDER BY municipality, id DESC""")
+    assert sorted({tuple(r) for r in latest}) == [(4, 8, 7), (5, 8, 5)]
+    assert sum(tuple(r) == (4, 8, 7) for r in latest) == 50
