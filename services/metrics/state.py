@@ -129,6 +129,16 @@ class PartitionState:
         """Current counts of every key a dirty cell belongs to (zero counts included)."""
         return self._counts({c & ~PART_BIT for c in self.dirty_cells})
 
+    def key_of(self, denominator: int) -> CountKey:
+        """The count key of a packed denominator cell."""
+        return _key(unpack(denominator))
+
+    def count_of(self, denominator: int) -> Count:
+        """The current count of a packed denominator cell (its numerator differs only in
+        PART_BIT)."""
+        totals = self.totals
+        return Count(totals.get(denominator | PART_BIT, 0), totals.get(denominator, 0))
+
     def count(self, key: CountKey) -> Count:
         return Count(self.totals.get(pack(Cell(*key, NUMERATOR)), 0),
                      self.totals.get(pack(Cell(*key, DENOMINATOR)), 0))
@@ -137,10 +147,7 @@ class PartitionState:
         return self._counts({c & ~PART_BIT for c, n in self.totals.items() if n})
 
     def _counts(self, denominators: set[int]) -> dict[CountKey, Count]:
-        # A key's numerator and denominator cells differ only in PART_BIT.
-        totals = self.totals
-        return {_key(unpack(d)): Count(totals.get(d | PART_BIT, 0), totals.get(d, 0))
-                for d in denominators}
+        return {self.key_of(d): self.count_of(d) for d in denominators}
 
     def clean(self) -> None:
         self.dirty_cells.clear()

@@ -7,13 +7,17 @@ state the stream really passed through — a restarted worker continues from it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 import asyncpg
 
+from kommunepuls.facts import PART_BIT
 from kommunepuls.storage.event_store import read_checkpoint, write_checkpoint
-from services.metrics.state import Count, CountKey, PartitionState
+from services.metrics.state import PartitionState
+
+T = TypeVar("T")
 
 
 def checkpoint_name(partition: int) -> str:
@@ -84,54 +88,72 @@ WHERE p.found IS NULL AND p.d > 0 OR (p.numerator, p.denominator) IS DISTINCT FR
 
 async def flush(pool: asyncpg.Pool, states: Sequence[PartitionState]) -> int:
     """Write what changed in these partitions since their last flush, in one transaction
-    (one commit, whatever the number of partitions); return the number of count rows
-    written."""
-    throughs = {state.partition: state.through for state in states}
-    now = datetime.now(UTC)
-    live: list[tuple[int, CountKey, Count]] = []
-    gone: dict[int, list[CountKey]] = {}
-    citizens: list[tuple[int, str, tuple[int, int, tuple[int, ...]]]] = []
-    revised: dict[CountKey, int] = {}  # key -> the newest `through` among its partitions
-    for state in states:
-        p = state.partition
-        for key, count in state.dirty_counts().items():
-            if count.denominator:
-                live.append((p, key, count))
-            else:
-                gone.setdefault(p, []).append(key)
-            revised[key] = max(revised.get(key, 0), state.through)
-        citizens.extend((p, c, state.citizen(c)) for c in sorted(state.dirty_citizens))
-    if not live and not gone and not citizens and not any(throughs.values()):
+    (one commit, whatever the number of partitions); return the number of cells revised.
+
+    Memory: with the real date a citizen counts in ~490 cells, so after a backlog every
+    cell of every partition is dirty. Rows are built a partition and a chunk at a time, so
+    what a flush holds beside the state is bounded by CHUNK, not by the cells changed."""
+    if not any(s.dirty_cells or s.dirty_citizens or s.through for s in states):
         return 0
+    now = datetime.now(UTC)
+    revised = 0
     async with pool.acquire() as conn, conn.transaction():
-        if live:
-            await conn.execute(
-                _UPSERT_COUNTS, [k.indicator for _, k, _ in live],
-                [k.municipality for _, k, _ in live], [k.period for _, k, _ in live],
-                [k.group or 0 for _, k, _ in live], [p for p, _, _ in live],
-                [c.numerator for _, _, c in live], [c.denominator for _, _, c in live],
-                [throughs[p] for p, _, _ in live], [now] * len(live))
-        for p, keys in sorted(gone.items()):
-            await conn.execute(_DELETE_COUNTS, [k.indicator for k in keys],
-                               [k.municipality for k in keys], [k.period for k in keys],
-                               [k.group or 0 for k in keys], p)
-        if citizens:
-            await conn.execute(
-                _UPSERT_CITIZENS, [p for p, _, _ in citizens], [c for _, c, _ in citizens],
-                [row[0] for _, _, row in citizens],
-                [date.fromordinal(row[1]) for _, _, row in citizens],
-                # As array literals: unnest of a 2-D array would flatten the citizens' cells.
-                ["{" + ",".join(map(str, row[2])) + "}" for _, _, row in citizens])
+        for state in states:
+            await _write_counts(conn, state, now)
+            await _write_citizens(conn, state)
         # After every partition's counts: a cell's pooled value is revised once, not once
-        # per partition with the others' counts still old.
-        if revised:
-            keys = list(revised)
-            await conn.execute(_REVISE, [k.indicator for k in keys],
-                               [k.municipality for k in keys], [k.period for k in keys],
-                               [k.group or 0 for k in keys], [revised[k] for k in keys])
+        # per partition with the others' counts still old; the newest partition's
+        # `through` goes with it.
+        seen: set[int] = set()
+        for state in sorted(states, key=lambda s: s.through, reverse=True):
+            cells = [c for c in {c & ~PART_BIT for c in state.dirty_cells} if c not in seen]
+            seen.update(cells)
+            revised += len(cells)
+            for chunk in _chunks(cells):
+                keys = [state.key_of(c) for c in chunk]
+                await conn.execute(_REVISE, [k.indicator for k in keys],
+                                   [k.municipality for k in keys], [k.period for k in keys],
+                                   [k.group or 0 for k in keys], [state.through] * len(keys))
         for state in states:
             await write_checkpoint(conn, checkpoint_name(state.partition), state.through)
     for state in states:
         state.clean()
-    return len(revised)
+    return revised
 
+
+CHUNK = 20_000
+
+
+def _chunks(items: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+async def _write_counts(conn: asyncpg.Connection, state: PartitionState, now: datetime) -> None:
+    p = state.partition
+    for chunk in _chunks(sorted({c & ~PART_BIT for c in state.dirty_cells})):
+        counts = [(state.key_of(c), state.count_of(c)) for c in chunk]
+        live = [(k, c) for k, c in counts if c.denominator]
+        gone = [k for k, c in counts if not c.denominator]
+        if live:
+            await conn.execute(
+                _UPSERT_COUNTS, [k.indicator for k, _ in live],
+                [k.municipality for k, _ in live], [k.period for k, _ in live],
+                [k.group or 0 for k, _ in live], [p] * len(live),
+                [c.numerator for _, c in live], [c.denominator for _, c in live],
+                [state.through] * len(live), [now] * len(live))
+        if gone:
+            await conn.execute(_DELETE_COUNTS, [k.indicator for k in gone],
+                               [k.municipality for k in gone], [k.period for k in gone],
+                               [k.group or 0 for k in gone], p)
+
+
+async def _write_citizens(conn: asyncpg.Connection, state: PartitionState) -> None:
+    for ids in _chunks(sorted(state.dirty_citizens)):
+        rows = [state.citizen(c) for c in ids]
+        await conn.execute(
+            _UPSERT_CITIZENS, [state.partition] * len(ids), ids,
+            [position for position, _, _ in rows],
+            [date.fromordinal(day) for _, day, _ in rows],
+            # As array literals: unnest of a 2-D array would flatten the citizens' cells.
+            ["{" + ",".join(map(str, cells)) + "}" for _, _, cells in rows])
