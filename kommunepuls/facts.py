@@ -13,6 +13,7 @@ rest as those runs, not as hundreds of ints.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -96,6 +97,28 @@ def _unpack(packed: int) -> Cell:
 
 
 unpack: Callable[[int], Cell] = _bounded_cache(_unpack)
+
+_MUNICIPALITY_LABELS = [f"{m:03d}" for m in range(1024)]
+_period_labels = functools.cache(_period_label)  # at most 4096 codes
+
+
+def key_columns(packed_cells: Iterable[int]) -> tuple[list[str], list[str], list[str], list[int]]:
+    """Indicator, municipality, period and group (0 = all) of packed cells as four columns,
+    without a Cell for each: a metrics flush writes hundreds of thousands of them (with the
+    real date, more distinct cells than the unpack cache holds)."""
+    indicators: list[str] = []
+    municipalities: list[str] = []
+    periods: list[str] = []
+    groups: list[int] = []
+    for packed in packed_cells:
+        rest, municipality = divmod(packed, 1024)
+        rest, period = divmod(rest, 4096)
+        rest, group = divmod(rest, 8)
+        indicators.append(_INDICATORS[rest >> 1])
+        municipalities.append(_MUNICIPALITY_LABELS[municipality])
+        periods.append(_period_labels(period))
+        groups.append(group)
+    return indicators, municipalities, periods, groups
 
 
 def pack_all(cells: Iterable[Cell]) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from kommunepuls.facts import PART_BIT
+from kommunepuls.facts import PART_BIT, key_columns
 from kommunepuls.storage.event_store import read_checkpoint, write_checkpoint
 from services.metrics.state import PartitionState
 
@@ -110,10 +110,7 @@ async def flush(pool: asyncpg.Pool, states: Sequence[PartitionState]) -> int:
             seen.update(cells)
             revised += len(cells)
             for chunk in _chunks(cells):
-                keys = [state.key_of(c) for c in chunk]
-                await conn.execute(_REVISE, [k.indicator for k in keys],
-                                   [k.municipality for k in keys], [k.period for k in keys],
-                                   [k.group or 0 for k in keys], [state.through] * len(keys))
+                await conn.execute(_REVISE, *key_columns(chunk), [state.through] * len(chunk))
         for state in states:
             await write_checkpoint(conn, checkpoint_name(state.partition), state.through)
     for state in states:
@@ -130,22 +127,18 @@ def _chunks(items: list[T]) -> Iterator[list[T]]:
 
 
 async def _write_counts(conn: asyncpg.Connection, state: PartitionState, now: datetime) -> None:
-    p = state.partition
+    p, totals = state.partition, state.totals
+    # A cell's numerator differs from its denominator only in PART_BIT.
     for chunk in _chunks(sorted({c & ~PART_BIT for c in state.dirty_cells})):
-        counts = [(state.key_of(c), state.count_of(c)) for c in chunk]
-        live = [(k, c) for k, c in counts if c.denominator]
-        gone = [k for k, c in counts if not c.denominator]
+        live = [d for d in chunk if totals.get(d, 0)]
+        gone = [d for d in chunk if not totals.get(d, 0)]
         if live:
             await conn.execute(
-                _UPSERT_COUNTS, [k.indicator for k, _ in live],
-                [k.municipality for k, _ in live], [k.period for k, _ in live],
-                [k.group or 0 for k, _ in live], [p] * len(live),
-                [c.numerator for _, c in live], [c.denominator for _, c in live],
+                _UPSERT_COUNTS, *key_columns(live), [p] * len(live),
+                [totals.get(d | PART_BIT, 0) for d in live], [totals[d] for d in live],
                 [state.through] * len(live), [now] * len(live))
         if gone:
-            await conn.execute(_DELETE_COUNTS, [k.indicator for k in gone],
-                               [k.municipality for k in gone], [k.period for k in gone],
-                               [k.group or 0 for k in gone], p)
+            await conn.execute(_DELETE_COUNTS, *key_columns(gone), p)
 
 
 async def _write_citizens(conn: asyncpg.Connection, state: PartitionState) -> None:

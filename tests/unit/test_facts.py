@@ -3,7 +3,16 @@ from hypothesis import strategies as st
 
 from kommunepuls.domain.catalogue import CATALOGUE
 from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell
-from kommunepuls.facts import INDICATOR_CODES, Fact, decode, encode, pack, pack_all, unpack
+from kommunepuls.facts import (
+    INDICATOR_CODES,
+    Fact,
+    decode,
+    encode,
+    key_columns,
+    pack,
+    pack_all,
+    unpack,
+)
 from kommunepuls.reference import municipalities
 
 cells = st.builds(
@@ -21,6 +30,13 @@ cells = st.builds(
 @given(cells)
 def test_a_packed_cell_unpacks_to_itself(cell: Cell) -> None:
     assert unpack(pack(cell)) == cell
+
+
+@given(st.lists(cells, max_size=20))
+def test_key_columns_name_the_cells_as_unpack_does(found: list[Cell]) -> None:
+    packed = [pack(c) for c in found]
+    assert list(zip(*key_columns(packed), strict=True)) == [
+        (c.indicator, c.municipality, c.period, c.group or 0) for c in found]
 
 
 def test_every_catalogued_indicator_has_a_stable_code() -> None:
