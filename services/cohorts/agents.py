@@ -25,7 +25,7 @@ from kommunepuls.streaming import (
     until_done,
     watchdog_of,
 )
-from services.cohorts.evaluate import by_partition, facts_for_citizens, sweep
+from services.cohorts.evaluate import by_partition, iter_facts, sweep
 
 log = get_logger("kommunepuls.cohorts")
 # faust hands us up to this many segments (≤ 500 events each) at once: one store read and
@@ -141,16 +141,19 @@ class CohortsWorker:
         stale = {partition: sorted(c for c, position in newest.items()
                                    if self.evaluated.get(c, (0, 0)) < (position, day))
                  for partition, newest in citizens.items()}
-        # One store read for every partition of the batch.
-        wanted = [c for ids in stale.values() for c in ids]
-        found = {f.citizen_id: f for f in await facts_for_citizens(self.pool, wanted, today)
-                 } if wanted else {}
-        self.remember(found.values())
+        # The batch's citizens of every partition are read together, a chunk at a time, and
+        # each chunk's facts leave at once, so the metrics worker counts while the rest is
+        # folded. `through` goes last, with the partition's final record (an empty one if
+        # need be): metrics' checkpoint moves only once all the partition's facts are sent.
         sending = []
-        for partition in sorted(citizens):
-            # An empty record still carries `through`: metrics' checkpoint must move on.
-            sending += await self.send(partition, [found[c] for c in stale[partition]],
-                                       through.get(partition), "events", wait=False)
+        wanted = [c for ids in stale.values() for c in ids]
+        async for found, last in iter_facts(self.pool, wanted, today):
+            self.remember(found)
+            grouped = dict(by_partition(found, self.settings.kafka_partitions))
+            for partition in sorted(citizens) if last else sorted(grouped):
+                sending += await self.send(partition, grouped.get(partition, []),
+                                           through.get(partition) if last else None,
+                                           "events", wait=False)
         await asyncio.gather(*sending)
         self.metrics.batch.observe(time.perf_counter() - started)
 
