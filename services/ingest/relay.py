@@ -100,7 +100,11 @@ class Relay:
             # Woken by each append's commit instead of waiting out a poll interval: the
             # relay is the floor of the end-to-end latency. The poll stays as the fallback.
             appended = asyncio.Event()
-            await leader.add_listener(APPENDED_CHANNEL, lambda *_: appended.set())
+
+            def wake(*_: object) -> None:
+                appended.set()
+
+            await leader.add_listener(APPENDED_CHANNEL, wake)
             # In production no other step creates the platform's topics (tests and `up` do).
             await _until_topics(self.settings, stop)
             try:
@@ -120,6 +124,7 @@ class Relay:
                     finally:
                         await producer.stop()
             finally:
+                await leader.remove_listener(APPENDED_CHANNEL, wake)
                 await leader.execute("SELECT pg_advisory_unlock($1)", _LEADER_LOCK)
 
 
