@@ -244,7 +244,7 @@ async def read_citizens(conn: asyncpg.Connection | asyncpg.Pool,
     found: dict[str, list[StoredEvent]] = {c: [] for c in citizen_ids}
     rows = await conn.fetch(_BY_CITIZEN, list(found))  # each citizen once
     for row in rows:
-        found[row[2]].append(_from_columns(row))
+        found[row["citizen_id"]].append(_from_columns(row))
     return found
 
 

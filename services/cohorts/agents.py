@@ -138,15 +138,13 @@ class CohortsWorker:
         # An evaluation reads all of a citizen's stored events, often more than the stream
         # has delivered yet: skip citizens already evaluated past these events (catching
         # up, most are), so each is folded about once, not once per segment.
-        stale = {partition: sorted(c for c, position in newest.items()
-                                   if self.evaluated.get(c, (0, 0)) < (position, day))
-                 for partition, newest in citizens.items()}
+        wanted = [c for newest in citizens.values() for c, position in newest.items()
+                  if self.evaluated.get(c, (0, 0)) < (position, day)]
         # The batch's citizens of every partition are read together, a chunk at a time, and
         # each chunk's facts leave at once, so the metrics worker counts while the rest is
         # folded. `through` goes last, with the partition's final record (an empty one if
         # need be): metrics' checkpoint moves only once all the partition's facts are sent.
         sending = []
-        wanted = [c for ids in stale.values() for c in ids]
         async for found, last in iter_facts(self.pool, wanted, today):
             self.remember(found)
             grouped = dict(by_partition(found, self.settings.kafka_partitions))

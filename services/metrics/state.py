@@ -127,17 +127,12 @@ class PartitionState:
 
     def dirty_counts(self) -> dict[CountKey, Count]:
         """Current counts of every key a dirty cell belongs to (zero counts included)."""
-        return self._counts({c & ~PART_BIT for c in self.dirty_cells})
+        return self._counts(self.dirty_denominators())
 
-    def key_of(self, denominator: int) -> CountKey:
-        """The count key of a packed denominator cell."""
-        return _key(unpack(denominator))
-
-    def count_of(self, denominator: int) -> Count:
-        """The current count of a packed denominator cell (its numerator differs only in
-        PART_BIT)."""
-        totals = self.totals
-        return Count(totals.get(denominator | PART_BIT, 0), totals.get(denominator, 0))
+    def dirty_denominators(self) -> set[int]:
+        """The packed denominator cell of every key a dirty cell belongs to (a key's
+        numerator and denominator cells differ only in PART_BIT)."""
+        return {c & ~PART_BIT for c in self.dirty_cells}
 
     def count(self, key: CountKey) -> Count:
         return Count(self.totals.get(pack(Cell(*key, NUMERATOR)), 0),
@@ -147,7 +142,9 @@ class PartitionState:
         return self._counts({c & ~PART_BIT for c, n in self.totals.items() if n})
 
     def _counts(self, denominators: set[int]) -> dict[CountKey, Count]:
-        return {self.key_of(d): self.count_of(d) for d in denominators}
+        totals = self.totals
+        return {_key(unpack(d)): Count(totals.get(d | PART_BIT, 0), totals.get(d, 0))
+                for d in denominators}
 
     def clean(self) -> None:
         self.dirty_cells.clear()

@@ -106,7 +106,7 @@ async def flush(pool: asyncpg.Pool, states: Sequence[PartitionState]) -> int:
         # `through` goes with it.
         seen: set[int] = set()
         for state in sorted(states, key=lambda s: s.through, reverse=True):
-            cells = [c for c in {c & ~PART_BIT for c in state.dirty_cells} if c not in seen]
+            cells = [c for c in state.dirty_denominators() if c not in seen]
             seen.update(cells)
             revised += len(cells)
             for chunk in _chunks(cells):
@@ -128,8 +128,7 @@ def _chunks(items: list[T]) -> Iterator[list[T]]:
 
 async def _write_counts(conn: asyncpg.Connection, state: PartitionState, now: datetime) -> None:
     p, totals = state.partition, state.totals
-    # A cell's numerator differs from its denominator only in PART_BIT.
-    for chunk in _chunks(sorted({c & ~PART_BIT for c in state.dirty_cells})):
+    for chunk in _chunks(sorted(state.dirty_denominators())):
         live = [d for d in chunk if totals.get(d, 0)]
         gone = [d for d in chunk if not totals.get(d, 0)]
         if live:
