@@ -234,8 +234,11 @@ _SELECT = f"SELECT {_COLUMNS} FROM events"
 # the rows and scans the whole table, 18.8 ms instead of 2.4 ms for 100 citizens here.
 # OFFSET 0 keeps the lateral subquery from being flattened into a join, which the planner
 # would run as a hash join over the same whole-table scan.
+# Each citizen's rows come in the index's (citizen_id, position) order: an outer ORDER BY
+# position sorted a whole chunk's rows, data included (2,000 citizens: 68k rows, 16 MB
+# spilled to disk), for an order no reader needs; measured 9.5 -> 7.3 µs per event.
 _BY_CITIZEN = f"""SELECT e.* FROM unnest($1::text[]) AS c(id)
-CROSS JOIN LATERAL ({_SELECT} WHERE citizen_id = c.id OFFSET 0) AS e ORDER BY e.position"""
+CROSS JOIN LATERAL ({_SELECT} WHERE citizen_id = c.id ORDER BY position OFFSET 0) AS e"""
 
 
 async def read_citizens(conn: asyncpg.Connection | asyncpg.Pool,

@@ -14,6 +14,7 @@ from uuid import uuid4
 
 import asyncpg
 
+from kommunepuls.storage.arrays import literal
 from kommunepuls.storage.event_store import _BY_CITIZEN, _KNOWN, read_citizens
 from services.metrics.store import _REVISE
 
@@ -41,13 +42,16 @@ async def test_a_citizens_history_is_read_by_index_before_any_analyse(db: asyncp
         FROM generate_series(1, 20 * {CITIZENS}) g""")
     wanted = [f"c{i}" for i in range(0, CITIZENS, 20)]  # 100 citizens, 20 events each
     async with db.acquire() as conn:
-        scans = {(n["Node Type"], n.get("Relation Name")) for n in await plan_of(
-            conn, _BY_CITIZEN, wanted)}
+        history_plan = await plan_of(conn, _BY_CITIZEN, wanted)
+        scans = {(n["Node Type"], n.get("Relation Name")) for n in history_plan}
         # The control: the natural form of the query does scan the table here.
         natural = {(n["Node Type"], n.get("Relation Name")) for n in await plan_of(
             conn, "SELECT * FROM events WHERE citizen_id = ANY($1::text[])", wanted)}
     assert ("Seq Scan", "events") not in scans
     assert ("Bitmap Heap Scan", "events") in scans or ("Index Scan", "events") in scans
+    # Each citizen's rows in position order by itself (index order, or a sort of its few
+    # rows): never a sort of every citizen's rows together, data included, above the loop.
+    assert history_plan[0]["Node Type"] == "Nested Loop", history_plan[0]["Node Type"]
     assert ("Seq Scan", "events") in natural
     async with db.acquire() as conn:
         # Ingest's duplicate lookup, in the generic plan a prepared statement ends up with.
@@ -79,7 +83,7 @@ async def test_the_flush_looks_up_each_cell_by_index_in_its_generic_plan(
         SELECT indicator, municipality, period, grp, r, 8, r
         FROM indicator_counts, generate_series(1, 5) r WHERE partition = 0""")
     keys = [("fsm_virksomhedsforloeb", m, "2018-03", 1) for m in municipalities[:50]]
-    args = [[k[i] for k in keys] for i in range(4)] + [[7] * len(keys)]
+    args = [literal(k[i] for k in keys) for i in range(4)] + [7]
     async with db.acquire() as conn:
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         plan = await plan_of(conn, _REVISE, *args)

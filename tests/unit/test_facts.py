@@ -1,3 +1,5 @@
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -48,3 +50,12 @@ def test_facts_round_trip_through_their_encoding() -> None:
     cell = Cell("fsm_virksomhedsforloeb", "851", "2018-03", 1, NUMERATOR)
     fact = Fact("c1", 42, 737000, pack_all([cell]))
     assert decode(encode([fact])) == [fact]
+
+
+@given(st.lists(cells, min_size=1, max_size=20))
+def test_cell_keys_need_no_quoting_as_array_literals(found: list[Cell]) -> None:
+    # The metrics flush sends them as unquoted `{a,b}` literals (kommunepuls/storage/arrays.py):
+    # a comma, brace, quote, backslash, space or the word NULL would change what arrives.
+    for column in key_columns([pack(c) for c in found]):
+        for value in map(str, column):
+            assert re.fullmatch(r"[A-Za-z0-9_-]+", value) and value.upper() != "NULL", value
