@@ -57,3 +57,13 @@ class CpuMeter:
                           for pid in pids())
                 for name, pids in self.groups.items()}
 
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of `root` and its live descendants, plus the children it has already
+    reaped (PostgreSQL's backends exit with their connections; their time stays in the
+    postmaster's cutime and cstime)."""
+    reaped = 0.0
+    if stat := proc_stat(root):
+        reaped = (int(stat[13]) + int(stat[14])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(family(root)) + reaped

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import gc
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ import psutil
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
+from bench.cpu import tree_cpu_seconds
 from bench.sections import machine, write_section
 from kommunepuls import segments
 from kommunepuls.auth import Principal, Role
@@ -94,8 +96,8 @@ async def bare_loop(settings: Settings, expected: int) -> tuple[float, int]:
     return time.perf_counter() - started, len(counts)
 
 
-async def pipeline(settings: Settings, head_by_partition: dict[int, int], logs: Path
-                   ) -> dict[str, float]:
+async def pipeline(settings: Settings, head_by_partition: dict[int, int], logs: Path,
+                   servers: dict[str, int]) -> dict[str, float]:
     pool = await create_pool(settings, max_size=2)
     workers = [spawn_service(settings, n, logs / f"{n}.log") for n in ("cohorts", "metrics")]
     started = time.perf_counter()
@@ -104,6 +106,9 @@ async def pipeline(settings: Settings, head_by_partition: dict[int, int], logs: 
     # then on they only process. The first fact or checkpoint would be later, after the
     # first batch's work, which would then go uncounted.
     joined_at = None
+    # CPU from both joined to caught up, per process tree: unlike seconds, other load on
+    # the machine hardly moves it, so it is what compares two versions of the code.
+    cpu_at_join: dict[str, float] = {}
     waiting = {n: health_url(settings, n) for n in ("cohorts", "metrics")}
     client = httpx.AsyncClient(timeout=1)
     try:
@@ -116,6 +121,7 @@ async def pipeline(settings: Settings, head_by_partition: dict[int, int], logs: 
                     pass
             if not waiting and joined_at is None:
                 joined_at = time.perf_counter()
+                cpu_at_join = cpu_by_process(workers, servers)
             rows = await pool.fetch("SELECT name, position FROM checkpoints "
                                     "WHERE name LIKE 'metrics:p%'")
             reached = {r["name"]: r["position"] for r in rows}
@@ -128,6 +134,8 @@ async def pipeline(settings: Settings, head_by_partition: dict[int, int], logs: 
                 peak_rss[name] = max(peak_rss[name], psutil.Process(worker.pid).memory_info().rss)
             await asyncio.sleep(0.05 if waiting else 0.2)
         done = time.perf_counter()
+        cpu = {n: s - cpu_at_join.get(n, 0.0)
+               for n, s in cpu_by_process(workers, servers).items()}
     finally:
         await client.aclose()
         for worker in workers:
@@ -137,7 +145,14 @@ async def pipeline(settings: Settings, head_by_partition: dict[int, int], logs: 
     return {"total_s": done - started,
             "processing_s": done - (joined_at or started),
             "rss_cohorts_mb": peak_rss["cohorts"] / 2**20,
-            "rss_metrics_mb": peak_rss["metrics"] / 2**20}
+            "rss_metrics_mb": peak_rss["metrics"] / 2**20,
+            **{f"cpu_{n}_s": s for n, s in cpu.items()}}
+
+
+def cpu_by_process(workers: list[subprocess.Popen[bytes]], servers: dict[str, int]
+                   ) -> dict[str, float]:
+    pids = {"cohorts": workers[0].pid, "metrics": workers[1].pid, **servers}
+    return {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
 
 
 async def run(citizens: int, write: bool) -> str:
@@ -178,7 +193,9 @@ async def run(citizens: int, write: bool) -> str:
         print(f"bare aiokafka loop: {bare_s:.1f} s")
         logs = root / "logs"
         logs.mkdir()
-        live = await pipeline(settings, head_by_partition, logs)
+        assert broker.process is not None
+        live = await pipeline(settings, head_by_partition, logs,
+                              {"postgresql": postgres.pid, "tansu": broker.process.pid})
         print(f"pipeline: {live}")
         differences = compare(await live_counts(pool), batch_counts)
         await pool.close()
@@ -187,6 +204,7 @@ async def run(citizens: int, write: bool) -> str:
         postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
     rate = stored / live["processing_s"]
+    cpu_total = sum(v for k, v in live.items() if k.startswith("cpu_"))
     lines = [
         f"{machine()}; command `.venv/bin/python -m bench.stream --citizens {citizens}`",
         "",
@@ -204,6 +222,13 @@ async def run(citizens: int, write: bool) -> str:
         f"{stored / bare_s:,.0f} | {(stored / bare_s) / rate:.2f} |",
         f"| batch recompute from the store | {recompute_s:.1f} | {stored / recompute_s:,.0f} | "
         f"{(stored / recompute_s) / rate:.2f} |",
+        "",
+        "",
+        "CPU from both joined to caught up: " + ", ".join(
+            f"{n} {live[f'cpu_{n}_s']:.1f} s ({live[f'cpu_{n}_s'] / stored * 1e6:.0f} µs/event)"
+            for n in ("cohorts", "metrics", "postgresql", "tansu"))
+        + f"; all {cpu_total:.1f} s = {cpu_total / stored * 1e6:.0f} µs per event "
+        f"({cpu_total / live['processing_s']:.2f} cores busy).",
         "",
         f"Live vs batch: {len(differences)} differing cells of {len(batch_counts):,}. "
         f"Peak RSS: cohorts {live['rss_cohorts_mb']:.0f} MB, "

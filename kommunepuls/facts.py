@@ -24,6 +24,9 @@ import orjson
 from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell, Part
 
 HEADER_THROUGH = "through_position"
+# Set by cohorts on records sent while it is behind (more of this backlog's facts are
+# coming soon): the metrics worker then spaces its flushes out (services/metrics/agents.py).
+HEADER_MORE = "more"
 
 # Stable codes: stored in PostgreSQL, so never renumber; a new indicator takes a new code.
 INDICATOR_CODES: dict[str, int] = {
@@ -150,6 +153,31 @@ def from_runs(runs: Sequence[int]) -> tuple[int, ...]:
         previous = start + (runs[i + 1] - 1) * MONTH_STEP
         starts.append(range(start, previous + 1, MONTH_STEP))
     return tuple(chain.from_iterable(starts))
+
+
+CitizenKey = int | str
+
+
+def citizen_key(citizen_id: str) -> CitizenKey:
+    # An int of 256 bits takes 64 bytes of the allocator, the same as bytes 80, the str 128.
+    if len(citizen_id) == 64:
+        try:
+            number = int(citizen_id, 16)
+        except ValueError:
+            return citizen_id
+        if f"{number:064x}" == citizen_id:  # upper case or "0x..." would not come back
+            return number
+    return citizen_id
+
+
+def citizen_id_of(key: CitizenKey) -> str:
+    return f"{key:064x}" if isinstance(key, int) else key
+
+
+def version_key(position: int, day: int) -> int:
+    """A version (position, day) as one int with the same order: day is an ordinal below
+    2**20 (year 2870), so the position sits above it."""
+    return position << 20 | day
 
 
 @dataclass(frozen=True, slots=True)

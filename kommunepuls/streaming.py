@@ -177,17 +177,26 @@ def consumer_lag_gauge(service: str, registry: CollectorRegistry) -> Gauge:
                  ["partition"], registry=registry)
 
 
-def observe_lag(app: faust.App, gauge: Gauge, batch: list[Any]) -> None:
-    """Consumer lag per partition from the newest record of a batch (highwater - offset)."""
+def lag_after(app: faust.App, batch: list[Any]) -> dict[int, int]:
+    """Records still waiting in each partition of a batch, after its newest record
+    (highwater - offset - 1); partitions with no highwater known yet are left out."""
     newest: dict[Any, int] = {}
     for event in batch:
         tp = event.message.tp
         newest[tp] = max(newest.get(tp, -1), event.message.offset)
+    lag: dict[int, int] = {}
     for tp, offset in newest.items():
         try:
-            gauge.labels(str(tp.partition)).set(max(0, app.consumer.highwater(tp) - offset - 1))
+            lag[tp.partition] = max(0, app.consumer.highwater(tp) - offset - 1)
         except (KeyError, AttributeError, TypeError):
             pass  # no highwater known yet for this partition (just assigned)
+    return lag
+
+
+def observe_lag(app: faust.App, gauge: Gauge, batch: list[Any]) -> None:
+    """Consumer lag per partition from the newest record of a batch."""
+    for partition, waiting in lag_after(app, batch).items():
+        gauge.labels(str(partition)).set(waiting)
 
 
 async def send_dead_letter(producer: AIOKafkaProducer, topic: str, value: bytes, *,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -30,6 +32,12 @@ BATCH_RECORDS = 100
 # Each batch is one flush (a transaction); at a steady rate this wait is part of the
 # end-to-end latency, when catching up batches fill at once (see cohorts' BATCH_WITHIN_S).
 BATCH_WITHIN_S = 0.02
+# While cohorts works through a backlog (facts.HEADER_MORE), each flush rewrites nearly
+# every cell (each chunk of citizens touches most of them), so its cost does not depend
+# on how many facts it carries: after such a flush the worker waits as long as the flush
+# took (at most this), and the facts that arrive meanwhile share the next one. A record
+# without the header (cohorts caught up) ends the wait at once.
+PAUSE_MAX_S = 2.0
 
 
 class MetricsMetrics:
@@ -48,6 +56,17 @@ class MetricsMetrics:
         self.through = Gauge("kommunepuls_metrics_events_through_position",
                              "Event store position the partition's read models reflect.",
                              ["partition"], registry=registry)
+        self.paused = Counter("kommunepuls_metrics_backlog_pause_seconds_total",
+                              "Time spent waiting between flushes while cohorts was behind.",
+                              registry=registry)
+
+
+def more_coming(records: list[tuple[int, bytes, dict[str, bytes]]]) -> bool:
+    """Whether the newest record of every partition in the batch says cohorts is behind."""
+    more: dict[int, bool] = {}
+    for partition, _, headers in records:
+        more[partition] = facts.HEADER_MORE in headers
+    return bool(more) and all(more.values())
 
 
 class MetricsWorker:
@@ -59,6 +78,8 @@ class MetricsWorker:
         self.io = Connections(settings)
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
+        # Set when a record without facts.HEADER_MORE arrives: cohorts has caught up.
+        self.caught_up = asyncio.Event()
 
     async def start(self) -> None:
         self.pool, self.producer = await self.io.open()
@@ -92,6 +113,7 @@ class MetricsWorker:
 
     async def process(self, records: list[tuple[int, bytes, dict[str, bytes]]]) -> None:
         await until_done(self.start, "connect", log)
+        self.caught_up.clear()  # this batch's records are judged below
         touched: set[int] = set()
         for partition, value, headers in records:
             try:
@@ -114,7 +136,21 @@ class MetricsWorker:
         for state in states:
             self.metrics.citizens.labels(str(state.partition)).set(len(state.citizens))
             self.metrics.through.labels(str(state.partition)).set(state.through)
-        self.metrics.flush.observe(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        self.metrics.flush.observe(took)
+        if more_coming(records):
+            await self.pause(min(took, PAUSE_MAX_S))
+
+    async def pause(self, seconds: float) -> None:
+        started = time.perf_counter()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.caught_up.wait(), seconds)
+        self.metrics.paused.inc(time.perf_counter() - started)
+
+    def note_arrival(self, headers: Any) -> None:
+        """Called for each record as it reaches the agent's buffer, before its batch."""
+        if not any(key == facts.HEADER_MORE for key, _ in headers or ()):
+            self.caught_up.set()
 
     async def dead_letter(self, value: bytes, reason: str) -> None:
         assert self.producer is not None
@@ -131,6 +167,13 @@ def register_agents(app: faust.App, source: faust.TopicT, worker: MetricsWorker)
 
     @app.agent(source, name="count_indicator_members")
     async def count_indicator_members(stream: Any) -> None:
+        def arrived(value: Any) -> Any:
+            event = stream.current_event
+            if event is not None:
+                worker.note_arrival(event.message.headers)
+            return value
+
+        stream.add_processor(arrived)
         async for batch in stream.take_events(BATCH_RECORDS, within=BATCH_WITHIN_S):
             # The batch is flushed to PostgreSQL before faust may acknowledge it; if it
             # raises, the watchdog ends the worker with the batch unacknowledged.

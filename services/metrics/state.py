@@ -3,7 +3,8 @@
 Pure (no I/O): facts in, counts out. A million citizens must fit in a few hundred MB, so
 a citizen is held as one bytes object: its version and its cells as runs of consecutive
 months (kommunepuls/facts.py), varint-encoded, ~60-120 bytes instead of a tuple of a few
-hundred ints (~9 kB). A pseudonym (64 hex digits) is keyed by its value as an int.
+hundred ints (~9 kB). A pseudonym (64 hex digits) is keyed by its value as an int
+(facts.citizen_key).
 """
 
 from __future__ import annotations
@@ -13,25 +14,16 @@ from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 
 from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell, Count, CountKey
-from kommunepuls.facts import PART_BIT, Fact, from_runs, pack, to_runs, unpack
-
-CitizenKey = int | str
-
-
-def citizen_key(citizen_id: str) -> CitizenKey:
-    # An int of 256 bits takes 64 bytes of the allocator, the same as bytes 80, the str 128.
-    if len(citizen_id) == 64:
-        try:
-            number = int(citizen_id, 16)
-        except ValueError:
-            return citizen_id
-        if f"{number:064x}" == citizen_id:  # upper case or "0x..." would not come back
-            return number
-    return citizen_id
-
-
-def citizen_id_of(key: CitizenKey) -> str:
-    return f"{key:064x}" if isinstance(key, int) else key
+from kommunepuls.facts import (
+    PART_BIT,
+    CitizenKey,
+    Fact,
+    citizen_key,
+    from_runs,
+    pack,
+    to_runs,
+    unpack,
+)
 
 
 def _varints(numbers: list[int]) -> bytes:

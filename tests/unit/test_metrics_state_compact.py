@@ -4,14 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kommunepuls.domain.evaluation import DENOMINATOR, Cell, Count, CountKey
-from kommunepuls.facts import Fact, pack, pack_all
-from services.metrics.state import (
-    PartitionState,
-    citizen_id_of,
-    citizen_key,
-    decode_citizen,
-    encode_citizen,
-)
+from kommunepuls.facts import Fact, citizen_id_of, citizen_key, pack, pack_all, version_key
+from services.metrics.state import PartitionState, decode_citizen, encode_citizen
 
 PSEUDONYM = "0f" * 32
 MARCH = Cell("fsm_virksomhedsforloeb", "851", "2018-03", 1, DENOMINATOR)
@@ -53,3 +47,10 @@ def test_a_citizen_with_one_run_of_months_is_a_few_bytes() -> None:
     state.apply(Fact(PSEUDONYM, 123_456_789, 737_000, cells))
     (key, blob), = state.citizens.items()
     assert len(blob) <= 16 and key == int(PSEUDONYM, 16)
+
+
+@given(st.tuples(st.integers(0, 2**40), st.integers(0, 2**20 - 1)),
+       st.tuples(st.integers(0, 2**40), st.integers(0, 2**20 - 1)))
+def test_version_keys_order_as_versions_do(a: tuple[int, int], b: tuple[int, int]) -> None:
+    assert (version_key(*a) < version_key(*b)) == (a < b)
+    assert (version_key(*a) == version_key(*b)) == (a == b)
