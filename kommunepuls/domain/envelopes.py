@@ -100,9 +100,11 @@ class _Envelope(BaseModel):
     @classmethod
     def _not_in_the_future(cls, value: date, info: ValidationInfo) -> date:
         context = info.context if isinstance(info.context, dict) else {}
-        today = context.get("today") or date.today()
-        if value > today + CLOCK_SKEW:
-            raise ValueError(f"must not be after {(today + CLOCK_SKEW).isoformat()}")
+        # parse_event passes the latest day allowed with the receiving day ("today"),
+        # computed once per request rather than per event.
+        latest = context.get("latest") or (context.get("today") or date.today()) + CLOCK_SKEW
+        if value > latest:
+            raise ValueError(f"must not be after {latest.isoformat()}")
         return value
 
 
@@ -338,6 +340,7 @@ _TYPES: frozenset[str] = frozenset(t.value for t in ENVELOPES)
 _LEGACY_TAGS: dict[tuple[str, int], str] = {
     (t.value, v): legacy_tag(t, v) for t, v in LEGACY_ENVELOPES
 }
+_VERSIONED_TYPES: frozenset[str] = frozenset(t for t, _ in _LEGACY_TAGS)
 
 
 def event_tag(value: Any) -> str | None:
@@ -346,12 +349,13 @@ def event_tag(value: Any) -> str | None:
     Only a type's name selects a model: a legacy tag sent as the type ("samtale.v1") is an
     unknown type like any other.
     """
-    if isinstance(value, dict):
-        kind, version = value.get("type"), value.get("schema_version")
-    else:
-        kind, version = getattr(value, "type", None), getattr(value, "schema_version", None)
+    is_dict = isinstance(value, dict)
+    kind = value.get("type") if is_dict else getattr(value, "type", None)
     if not isinstance(kind, str) or kind not in _TYPES:
         return None
+    if kind not in _VERSIONED_TYPES:  # most events: the type alone is the tag
+        return kind
+    version = value.get("schema_version") if is_dict else getattr(value, "schema_version", None)
     if isinstance(version, int) and not isinstance(version, bool):
         return _LEGACY_TAGS.get((kind, version), kind)
     return kind

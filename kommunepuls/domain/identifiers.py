@@ -23,8 +23,21 @@ CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
 CPR_CENTURIES = (1900, 2000)
 
 
-# A CPR written inside other text, with or without the hyphen, not part of a longer number.
-_EMBEDDED_CPR = re.compile(r"(?<![0-9])([0-9]{6})-?([0-9]{4})(?![0-9])")
+# Six ASCII digits that are a real date DDMMYY in the 1900s or 2000s, as a regular
+# expression: days 01-28 of any month, 29-30 of any but February, 31 of the long months,
+# and 29 February when YY % 4 == 0 (1900 is no leap year, 2000 is; see _real_ddmmyy).
+# It lets the contract check a CPR inside pydantic-core and find one inside text with one
+# search, without a Python call per candidate; tests/unit proves it equal to _real_ddmmyy
+# for every DDMMYY.
+DDMMYY_PATTERN = (
+    "(?:(?:0[1-9]|1[0-9]|2[0-8])(?:0[1-9]|1[0-2])[0-9]{2}"
+    "|(?:29|30)(?:0[13-9]|1[0-2])[0-9]{2}"
+    "|31(?:0[13578]|1[02])[0-9]{2}"
+    "|2902(?:[02468][048]|[13579][26]))"
+)
+# A CPR written inside other text, with or without the hyphen, not part of a longer number,
+# whose first six digits are a real date.
+_EMBEDDED_CPR = re.compile(rf"(?<![0-9]){DDMMYY_PATTERN}-?[0-9]{{4}}(?![0-9])")
 # Every DDMM that is a real day in some year (29 February included). Ingest checks a CPR
 # per event, and a set lookup is ~10x cheaper than building the candidate dates; the
 # equivalence with `cpr_birth_dates` is proven for every DDMMYY in tests/unit.
@@ -74,10 +87,11 @@ def is_cpr(value: object) -> bool:
 
 def contains_cpr(text: str) -> bool:
     """True when `text` holds something that is a valid CPR (DDMMYY-SSSS, hyphen optional)."""
-    for match in _EMBEDDED_CPR.finditer(text):
-        if _real_ddmmyy(match.group(1)):  # the groups are ASCII digits already
-            return True
-    return False
+    # One search, no Python loop over candidates: a candidate (six digits, an optional
+    # hyphen, four digits, not inside a longer number) spans whole runs of digits, so one
+    # start position gives at most one, and its date is known there. Ten characters are
+    # the least a CPR takes: shorter ids (most case_refs) skip the search.
+    return len(text) >= CPR_LENGTH and _EMBEDDED_CPR.search(text) is not None
 
 
 # The weighted sum over ASCII codes instead of int(digit): each code is the digit + 48, so
@@ -94,21 +108,35 @@ def is_cvr(value: object) -> bool:
     return _is_digits(value, CVR_LENGTH) and _cvr_checksum(value)  # type: ignore[arg-type]
 
 
+CPR_DIGITS_MESSAGE = "a CPR number is 10 digits"
+CPR_DATE_MESSAGE = "a CPR number's first 6 digits must be a valid date DDMMYY"
+
+
 def check_cpr(value: str) -> str:
     """Return the CPR unchanged or raise IdentifierError (without the value)."""
     if not _is_digits(value, CPR_LENGTH):
-        raise IdentifierError("a CPR number is 10 digits")
+        raise IdentifierError(CPR_DIGITS_MESSAGE)
     if not _real_ddmmyy(value):
-        raise IdentifierError("a CPR number's first 6 digits must be a valid date DDMMYY")
+        raise IdentifierError(CPR_DATE_MESSAGE)
     return value
+
+
+CVR_DIGITS_MESSAGE = "a CVR number is 8 digits"
+CVR_CHECKSUM_MESSAGE = "not a valid CVR number (modulus-11 check failed)"
 
 
 def check_cvr(value: str) -> str:
     """Return the CVR unchanged or raise IdentifierError."""
     if not _is_digits(value, CVR_LENGTH):
-        raise IdentifierError("a CVR number is 8 digits")
+        raise IdentifierError(CVR_DIGITS_MESSAGE)
+    return check_cvr_checksum(value)
+
+
+def check_cvr_checksum(value: str) -> str:
+    """`check_cvr` for a value already known to be 8 ASCII digits (the contract checks
+    those in pydantic-core): only the modulus-11 check, in Python."""
     if not _cvr_checksum(value):
-        raise IdentifierError("not a valid CVR number (modulus-11 check failed)")
+        raise IdentifierError(CVR_CHECKSUM_MESSAGE)
     return value
 
 

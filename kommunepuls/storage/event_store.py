@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, NamedTuple
 from uuid import UUID
@@ -22,6 +21,7 @@ import orjson
 
 from kommunepuls.domain.events import CURRENT_VERSIONS, upcast_stored
 from kommunepuls.domain.records import StoredEvent
+from kommunepuls.keyed_hash import KeyedSha256
 
 Status = Literal["accepted", "duplicate", "conflict"]
 COLUMNS = ("position", "event_id", "citizen_id", "municipality", "type", "schema_version",
@@ -56,8 +56,9 @@ class NewEvent(NamedTuple):
     body_hash: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
+class AppendResult(NamedTuple):
+    """What became of one appended event (a NamedTuple, built per event like NewEvent)."""
+
     event_id: UUID
     status: Status
     position: int | None  # the stored position (the original one for a duplicate)
@@ -70,14 +71,13 @@ def body_hash(key: bytes, fields: Mapping[str, Any]) -> bytes:
 
 
 def body_hasher(key: bytes) -> Callable[[Mapping[str, Any]], bytes]:
-    """`body_hash` under one key, for many events: the HMAC key schedule is done once and
-    copied per event (stored digests must never change: tests/unit compares the two)."""
-    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    """`body_hash` under one key, for many events: the key is set up once (KeyedSha256;
+    stored digests must never change: tests/unit compares the two)."""
+    mac = KeyedSha256(key).digest
+    dumps, sort_keys = orjson.dumps, orjson.OPT_SORT_KEYS
 
     def digest(fields: Mapping[str, Any]) -> bytes:
-        mac = keyed.copy()
-        mac.update(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=str))
-        return mac.digest()
+        return mac(dumps(fields, option=sort_keys, default=str))
 
     return digest
 
@@ -157,10 +157,13 @@ async def _append(conn: asyncpg.Connection, events: Sequence[NewEvent],
                 "UPDATE event_store_head SET position = position + $1 "
                 "RETURNING position - $1, clock_timestamp(), pg_notify($2, '')",
                 len(offsets), APPENDED_CHANNEL)
-            rows = [(head + n, e.event_id, e.citizen_id, e.municipality, e.type,
+            # Each row is made as COPY encodes it: a list of all rows first would touch
+            # every event's objects twice, the second time out of the CPU's caches
+            # (~1.5 µs an event in the whole request, measured; the lock is held here).
+            rows = ((head + n, e.event_id, e.citizen_id, e.municipality, e.type,
                      e.schema_version, e.occurred_at, recorded_at, e.source, e.case_ref,
                      e.data if type(e.data) is dict else dict(e.data), e.body_hash)
-                    for e, status, n, _ in planned if status == "accepted"]
+                    for e, status, n, _ in planned if status == "accepted")
             await conn.copy_records_to_table("events", records=rows, columns=COLUMNS)
         if before_commit:
             await before_commit()

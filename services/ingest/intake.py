@@ -7,8 +7,6 @@ fagsystem gets the same result whichever way it sends.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import time
 from collections import Counter as Tally
 from collections.abc import Callable
@@ -24,9 +22,10 @@ from pydantic import ValidationError
 
 from kommunepuls.auth import Principal
 from kommunepuls.domain.event_data import EventType
-from kommunepuls.domain.events import EventIn, data_json, parse_event, validation_problems
+from kommunepuls.domain.events import EventIn, parse_event, validation_problems
 from kommunepuls.domain.examples import EXAMPLE_CPR
 from kommunepuls.domain.identifiers import citizen_id
+from kommunepuls.keyed_hash import KeyedSha256
 from kommunepuls.storage.event_store import NewEvent, append, body_hasher
 from kommunepuls.web.problems import PROBLEM_BASE, Problem
 from services.ingest.appender import GroupAppender
@@ -108,17 +107,15 @@ class IngestOutcome:
 def pseudonymiser(key: bytes) -> Callable[[str], str]:
     """`citizen_id(cpr, key)` for CPRs the contract has already checked.
 
-    The same HMAC-SHA256, with the key schedule done once per request instead of once per
-    event and without checking the CPR a second time: 3.4 -> 1.4 µs per event. The check
-    against `citizen_id` keeps this bound to the domain's definition of the pseudonym.
+    The same HMAC-SHA256, with the key set up once per request instead of once per event
+    (KeyedSha256) and without checking the CPR a second time: 3.4 -> 0.9 µs per event. The
+    check against `citizen_id` keeps this bound to the domain's definition of the pseudonym.
     """
     reference = citizen_id(EXAMPLE_CPR, key)  # also refuses an empty key, as citizen_id does
-    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    hexdigest = KeyedSha256(key).hexdigest
 
     def pseudonym(cpr: str) -> str:
-        digest = keyed.copy()
-        digest.update(cpr.encode("ascii"))
-        return digest.hexdigest()
+        return hexdigest(cpr.encode("ascii"))
 
     if pseudonym(EXAMPLE_CPR) != reference:
         raise RuntimeError("the ingest pseudonym differs from citizen_id")
@@ -132,7 +129,11 @@ def _sent_event_id(value: Any) -> str | None:
 
 def to_new_event(event: EventIn, pseudonym: str, hasher: Callable[[dict[str, Any]], bytes]
                ) -> NewEvent:
-    data = data_json(event)
+    # The data's field values as validated, not data_json's JSON-mode copy (1.3 µs an event
+    # in pydantic's serializer): they only ever reach orjson (body hash, jsonb), which
+    # writes enum members by value and dates as YYYY-MM-DD, so the bytes are those of
+    # data_json (tests/unit compares them for every type).
+    data = dict(event.data.__dict__)
     fields = {"citizen_id": pseudonym, "municipality": event.municipality, "type": event.type,
               "schema_version": event.schema_version,
               "occurred_at": event.occurred_at.isoformat(), "source": event.source,
