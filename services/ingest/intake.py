@@ -124,7 +124,10 @@ def pseudonymiser(key: bytes) -> Callable[[str], str]:
 
 def _sent_event_id(value: Any) -> str | None:
     event_id = value.get("event_id") if isinstance(value, dict) else None
-    return event_id if isinstance(event_id, str) and len(event_id) <= 64 else None
+    if not isinstance(event_id, str) or len(event_id) > 64:
+        return None
+    # A lone surrogate (sent as a \u escape) cannot be written back as UTF-8 JSON.
+    return None if any("\ud800" <= c <= "\udfff" for c in event_id) else event_id
 
 
 def to_new_event(event: EventIn, pseudonym: str, hasher: Callable[[dict[str, Any]], bytes]
@@ -231,4 +234,4 @@ async def ingest_items(
 def _type_label(value: Any) -> str:
     # Label values must stay few: an unknown or missing type is "invalid", never echoed.
     kind = value.get("type") if isinstance(value, dict) else None
-    return kind if kind in _KNOWN_TYPES else "invalid"
+    return kind if isinstance(kind, str) and kind in _KNOWN_TYPES else "invalid"

@@ -1,5 +1,6 @@
 """POST /v1/events against a real database: results per event, scoping, no CPR stored."""
 
+import json
 from collections.abc import Iterator
 from copy import deepcopy
 from typing import Any
@@ -140,3 +141,24 @@ def test_openapi_documents_the_contract_with_examples(ingest: TestClient) -> Non
     assert "application/x-ndjson" in body
     assert body["application/json"]["examples"]["one"]["value"]["type"] == "tilbud_started"
     assert "EventIn" in spec["components"]["schemas"]
+
+
+@pytest.mark.parametrize("odd", [
+    {"type": ["tilbud_started"]},             # an unhashable type
+    {"type": {"kind": "samtale"}},
+    {"event_id": "\ud800" + "a" * 10},        # a lone surrogate, echoed back before
+    {"\udfff": 1},                            # ... in a field name the error names
+    {"source": "\ud83d"},
+])
+def test_odd_values_are_rejected_per_item_never_a_500(ingest: TestClient, jwt_secret: bytes,
+                                                      odd: dict[str, Any]) -> None:
+    bad = ev() | odd
+    # The lone surrogates can only be sent as \u escapes: they are not UTF-8.
+    body = orjson.dumps([ev("visitation"), "@BAD@"]).replace(
+        b'"@BAD@"', json.dumps(bad).encode())
+    response = ingest.post("/v1/events", content=body, headers={
+        **auth(jwt_secret), "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected"]
+    assert results[1]["problem"]["status"] == 422
