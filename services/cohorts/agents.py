@@ -30,8 +30,11 @@ from services.cohorts.evaluate import by_partition, iter_facts, sweep
 
 log = get_logger("kommunepuls.cohorts")
 # faust hands us up to this many segments (≤ 500 events each) at once: one store read and
-# one fold per citizen per batch, however many of its events the batch holds.
-BATCH_SEGMENTS = 100
+# one fold per citizen per batch, however many of its events the batch holds. Only a
+# backlog fills a batch; then each batch's first history read waits unoverlapped (0.3-0.8 s
+# here), so fewer, larger batches catch up sooner: 400 instead of 100 evaluated a fresh
+# 15,000-citizen store in 2 batches instead of 7.
+BATCH_SEGMENTS = 400
 # When catching up, batches fill at once and this wait never applies; at a steady rate it
 # is what an event waits here, so it is part of the end-to-end latency (bench/latency.py).
 # faust delivers ~5-6k records/s, so a full batch takes ~20 ms to arrive anyway: a longer

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -18,6 +20,7 @@ from kommunepuls.logs import get_logger
 from kommunepuls.streaming import (
     Connections,
     consumer_lag_gauge,
+    lag_after,
     observe_lag,
     send_dead_letter,
     until_done,
@@ -61,12 +64,23 @@ class MetricsMetrics:
                               registry=registry)
 
 
+def records_waiting(app: faust.App, batch: list[Any]) -> int:
+    return sum(lag_after(app, batch).values())
+
+
 def more_coming(records: list[tuple[int, bytes, dict[str, bytes]]]) -> bool:
     """Whether the newest record of every partition in the batch says cohorts is behind."""
     more: dict[int, bool] = {}
     for partition, _, headers in records:
         more[partition] = facts.HEADER_MORE in headers
     return bool(more) and all(more.values())
+
+
+def should_pause(records: list[tuple[int, bytes, dict[str, bytes]]],
+                 waiting: Callable[[], int]) -> bool:
+    """After a flush: wait for more of a backlog's facts, unless some are already here
+    (they arrived during the flush: take them at once)."""
+    return more_coming(records) and not waiting()
 
 
 class MetricsWorker:
@@ -111,7 +125,10 @@ class MetricsWorker:
         for partition in partitions:
             self.partitions.pop(partition, None)
 
-    async def process(self, records: list[tuple[int, bytes, dict[str, bytes]]]) -> None:
+    async def process(self, records: list[tuple[int, bytes, dict[str, bytes]]],
+                      waiting: Callable[[], int] = lambda: 0) -> None:
+        """Apply a batch of facts and flush them; `waiting`: how many records are already
+        waiting behind the batch (asked after the flush)."""
         await until_done(self.start, "connect", log)
         self.caught_up.clear()  # this batch's records are judged below
         touched: set[int] = set()
@@ -138,7 +155,7 @@ class MetricsWorker:
             self.metrics.through.labels(str(state.partition)).set(state.through)
         took = time.perf_counter() - started
         self.metrics.flush.observe(took)
-        if more_coming(records):
+        if should_pause(records, waiting):
             await self.pause(min(took, PAUSE_MAX_S))
 
     async def pause(self, seconds: float) -> None:
@@ -179,7 +196,7 @@ def register_agents(app: faust.App, source: faust.TopicT, worker: MetricsWorker)
             # raises, the watchdog ends the worker with the batch unacknowledged.
             await watchdog.guard("count_indicator_members", worker.process(
                 [(e.message.partition, e.value, dict(e.message.headers or ()))
-                 for e in batch]))
+                 for e in batch], functools.partial(records_waiting, app, batch)))
             observe_lag(app, worker.metrics.lag, batch)
 
     @app.on_partitions_revoked.connect

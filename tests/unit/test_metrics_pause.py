@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from kommunepuls import facts
 from kommunepuls.config import Settings
-from services.metrics.agents import MetricsWorker, more_coming
+from services.metrics.agents import MetricsWorker, more_coming, should_pause
 
 MORE = {facts.HEADER_MORE: b"1"}
 
@@ -21,6 +21,13 @@ def test_only_a_backlog_in_every_partition_of_the_batch_is_more_to_come() -> Non
     assert more_coming([(0, b"", {}), (0, b"", MORE)])
     assert not more_coming([(0, b"", {facts.HEADER_THROUGH: b"7"})])
     assert not more_coming([])
+
+
+def test_facts_already_waiting_are_taken_without_a_pause() -> None:
+    backlog = [(0, b"", MORE)]
+    assert should_pause(backlog, lambda: 0)
+    assert not should_pause(backlog, lambda: 3)  # arrived during the flush
+    assert not should_pause([(0, b"", {})], lambda: 0)
 
 
 def worker() -> MetricsWorker:
