@@ -27,7 +27,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
+# Benchmark-only peers (Quix Streams) on top of the dev install, so `make test` stays lean.
+# --no-deps: quixstreams pins pydantic below ours (see requirements-bench.lock).
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-bench.lock
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 # 60 s at 2,000 events/s into ingest while the gateway serves 200 reads/s (loopback only).

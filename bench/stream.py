@@ -26,6 +26,7 @@ import psutil
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
+from bench import stream_quix
 from bench.cpu import tree_cpu_seconds
 from bench.sections import machine, write_section
 from kommunepuls import segments
@@ -94,6 +95,19 @@ async def bare_loop(settings: Settings, expected: int) -> tuple[float, int]:
     finally:
         await consumer.stop()
     return time.perf_counter() - started, len(counts)
+
+
+async def quix_peer(settings: Settings, expected: int) -> stream_quix.QuixResult | None:
+    """The same fold in Quix Streams (own process), if quixstreams is installed."""
+    if not stream_quix.available():
+        print(f"Quix Streams peer skipped: quixstreams not installed ({stream_quix.INSTALL_HINT})")
+        return None
+    quix = await stream_quix.quix_peer(
+        settings.kafka_bootstrap_servers, topic_name(settings, settings.topic_case_events),
+        f"{settings.topic_prefix}quix", expected, TODAY)
+    print(f"Quix Streams: {quix.seconds:.1f} s (+ {quix.join_s:.1f} s start and join), "
+          f"{quix.cells:,} cells")
+    return quix
 
 
 async def pipeline(settings: Settings, head_by_partition: dict[int, int], logs: Path,
@@ -191,6 +205,7 @@ async def run(citizens: int, write: bool) -> str:
         print(f"batch recompute: {recompute_s:.1f} s, {len(batch_counts):,} cells")
         bare_s, _ = await bare_loop(settings, stored)
         print(f"bare aiokafka loop: {bare_s:.1f} s")
+        quix = await quix_peer(settings, stored)
         logs = root / "logs"
         logs.mkdir()
         assert broker.process is not None
@@ -222,6 +237,7 @@ async def run(citizens: int, write: bool) -> str:
         f"{stored / bare_s:,.0f} | {(stored / bare_s) / rate:.2f} |",
         f"| batch recompute from the store | {recompute_s:.1f} | {stored / recompute_s:,.0f} | "
         f"{(stored / recompute_s) / rate:.2f} |",
+        *(stream_quix.table_rows(quix, stored, rate) if quix else []),
         "",
         "",
         "CPU from both joined to caught up: " + ", ".join(
