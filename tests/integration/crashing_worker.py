@@ -34,12 +34,12 @@ def crash_in_the_step() -> None:
     process = MetricsWorker.process
 
     async def crash_on_the_marked_record(self: MetricsWorker,
-                                         records: list[tuple[int, bytes, dict[str, bytes]]]
-                                         ) -> None:
+                                         records: list[tuple[int, bytes, dict[str, bytes]]],
+                                         *rest: Any) -> None:
         marked = str(CRASH_THROUGH).encode()
         if any(headers.get(facts.HEADER_THROUGH) == marked for _, _, headers in records):
             raise InjectedFault(FAULT)
-        await process(self, records)
+        await process(self, records, *rest)
 
     MetricsWorker.process = crash_on_the_marked_record  # type: ignore[method-assign]
 
