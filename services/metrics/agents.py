@@ -39,7 +39,9 @@ BATCH_WITHIN_S = 0.02
 # every cell (each chunk of citizens touches most of them), so its cost does not depend
 # on how many facts it carries: after such a flush the worker waits as long as the flush
 # took (at most this), and the facts that arrive meanwhile share the next one. A record
-# without the header (cohorts caught up) ends the wait at once.
+# without the header (cohorts caught up) ends the wait at once, and facts that arrived
+# during the flush skip it (waiting then only delayed the end of a catch-up, by up to
+# this much: the last records sat behind ones marked `more`).
 PAUSE_MAX_S = 2.0
 
 
