@@ -77,7 +77,9 @@ class PartitionState:
     citizens: MutableMapping[CitizenKey, bytes] = field(default_factory=dict)
     totals: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     through: int = 0
-    dirty_cells: set[int] = field(default_factory=set)
+    # packed cell -> its change since the last flush: the flush adds these to the pooled
+    # count rows (services/metrics/store.py); 0 when a cell came back to its flushed count.
+    dirty_cells: dict[int, int] = field(default_factory=dict)
     dirty_citizens: set[str] = field(default_factory=set)
 
     def apply(self, fact: Fact) -> bool:
@@ -105,7 +107,7 @@ class PartitionState:
         totals, dirty = self.totals, self.dirty_cells
         for cell in cells:
             totals[cell] += step
-            dirty.add(cell)
+            dirty[cell] = dirty.get(cell, 0) + step
 
     def load(self, citizen_id: str, position: int, day: int, cells: tuple[int, ...]) -> None:
         self.citizens[citizen_key(citizen_id)] = encode_citizen(position, day, cells)
@@ -122,9 +124,9 @@ class PartitionState:
         return self._counts(self.dirty_denominators())
 
     def dirty_denominators(self) -> set[int]:
-        """The packed denominator cell of every key a dirty cell belongs to (a key's
+        """The packed denominator cell of every key a changed cell belongs to (a key's
         numerator and denominator cells differ only in PART_BIT)."""
-        return {c & ~PART_BIT for c in self.dirty_cells}
+        return {c & ~PART_BIT for c, change in self.dirty_cells.items() if change}
 
     def count(self, key: CountKey) -> Count:
         return Count(self.totals.get(pack(Cell(*key, NUMERATOR)), 0),

@@ -38,22 +38,54 @@ async def load_partition(pool: asyncpg.Pool, partition: int) -> PartitionState:
 
 
 # Arrays arrive as literals (kommunepuls/storage/arrays.py); what is the same for every row
-# (partition, position, time) as one scalar.
-_UPSERT_COUNTS = """
+# (position, time) as one scalar.
+#
+# One row per cell (partition -1: all partitions, migration 0006): a flush adds its
+# partitions' changes to it. Addition commutes, so workers owning different partitions
+# share the row (its lock orders them; cells are sorted, so no deadlock), and what the
+# update returns is the cell's new pooled value: the revision, with no lookup. With a row
+# per cell and partition, each flush rewrote ~4 rows a cell and looked up every cell's
+# sum and latest revision (bench.stream: 374k rows and 175k lookups, 10 of PostgreSQL's
+# 14 CPU seconds).
+_ADD_COUNTS = """
 INSERT INTO indicator_counts AS c (indicator, municipality, period, grp, partition, numerator,
                                    denominator, events_through, computed_at)
-SELECT u.i, u.m, u.p, u.g, $5, u.n, u.d, $8, $9
+SELECT u.i, u.m, u.p, u.g, -1, u.n, u.d, $7, $8
 FROM unnest($1::text::text[], $2::text::char(3)[], $3::text::text[], $4::text::smallint[],
-            $6::text::int[], $7::text::int[]) AS u(i, m, p, g, n, d)
+            $5::text::int[], $6::text::int[]) AS u(i, m, p, g, n, d)
 ON CONFLICT (indicator, municipality, period, grp, partition) DO UPDATE
-SET numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator,
-    events_through = EXCLUDED.events_through, computed_at = EXCLUDED.computed_at"""
+SET numerator = c.numerator + EXCLUDED.numerator,
+    denominator = c.denominator + EXCLUDED.denominator,
+    events_through = greatest(c.events_through, EXCLUDED.events_through),
+    computed_at = EXCLUDED.computed_at
+RETURNING indicator, municipality, period, grp, numerator, denominator"""
 
-_DELETE_COUNTS = """
-DELETE FROM indicator_counts c USING unnest($1::text::text[], $2::text::char(3)[],
-                                            $3::text::text[], $4::text::smallint[]) AS k(i, m, p, g)
-WHERE c.indicator = k.i AND c.municipality = k.m AND c.period = k.p AND c.grp = k.g
-  AND c.partition = $5"""
+# A changed pooled value is a revision; an emptied cell (0 / 0) only if it was ever
+# reported. Its own statement: a rebuild's staging schema discards revisions with a
+# DO INSTEAD NOTHING rule (kommunepuls/rebuild_staging.py), which PostgreSQL does not
+# allow on a statement inside a WITH.
+_REVISE = """
+INSERT INTO indicator_revisions (indicator, municipality, period, grp, numerator, denominator,
+                                 events_through)
+SELECT u.i, u.m, u.p, u.g, u.n, u.d, $7
+FROM unnest($1::text::text[], $2::text::char(3)[], $3::text::text[], $4::text::smallint[],
+            $5::text::int[], $6::text::int[]) AS u(i, m, p, g, n, d)
+WHERE u.d > 0 OR (
+    -- a probe per emptied cell: as EXISTS, the generic plan hashed every revision
+    SELECT true FROM indicator_revisions r
+    WHERE r.indicator = u.i AND r.municipality = u.m AND r.period = u.p AND r.grp = u.g
+    LIMIT 1)"""
+
+# By a probe per key (LATERAL ... OFFSET 0, then the rows' ctids): as a join, the generic
+# plan scanned every count row (tests/integration/test_query_plans.py).
+_DELETE_EMPTY = """
+DELETE FROM indicator_counts WHERE ctid = ANY (ARRAY(
+    SELECT x.ctid FROM unnest($1::text::text[], $2::text::char(3)[], $3::text::text[],
+                              $4::text::smallint[]) AS k(i, m, p, g)
+    CROSS JOIN LATERAL (
+        SELECT ctid FROM indicator_counts
+        WHERE indicator = k.i AND municipality = k.m AND period = k.p AND grp = k.g
+          AND partition = -1 AND denominator = 0 OFFSET 0) x))"""
 
 _UPSERT_CITIZENS = """
 INSERT INTO citizen_contributions (partition, citizen_id, position, day, cells)
@@ -62,60 +94,32 @@ FROM unnest($2::text[], $3::text::bigint[], $4::text::date[], $5::text[]) AS u(c
 ON CONFLICT (partition, citizen_id) DO UPDATE
 SET position = EXCLUDED.position, day = EXCLUDED.day, cells = EXCLUDED.cells"""
 
-# A revision is recorded when a cell's pooled value differs from its latest revision.
-# Both lookups are per key through an index (LATERAL): as joins, the planner sorted all of
-# indicator_counts and scanned every revision on each flush (3.7 s of 20k keys, measured).
-_REVISE = """
-WITH keys AS (
-    SELECT *, $5::bigint AS t FROM unnest($1::text::text[], $2::text::char(3)[], $3::text::text[],
-                                          $4::text::smallint[]) AS k(i, m, p, g)
-), pooled AS (
-    SELECT k.i, k.m, k.p, k.g, k.t, s.n, s.d, l.numerator, l.denominator, l.found
-    FROM keys k
-    CROSS JOIN LATERAL (
-        SELECT coalesce(sum(c.numerator), 0)::int AS n, coalesce(sum(c.denominator), 0)::int AS d
-        FROM indicator_counts c
-        WHERE c.indicator = k.i AND c.municipality = k.m AND c.period = k.p AND c.grp = k.g
-    ) s
-    LEFT JOIN LATERAL (
-        SELECT r.numerator, r.denominator, true AS found FROM indicator_revisions r
-        WHERE r.indicator = k.i AND r.municipality = k.m AND r.period = k.p AND r.grp = k.g
-        ORDER BY r.id DESC LIMIT 1
-    ) l ON true
-)
-INSERT INTO indicator_revisions (indicator, municipality, period, grp, numerator, denominator,
-                                 events_through)
-SELECT p.i, p.m, p.p, p.g, p.n, p.d, p.t FROM pooled p
-WHERE p.found IS NULL AND p.d > 0 OR (p.numerator, p.denominator) IS DISTINCT FROM (p.n, p.d)
-  AND p.found IS NOT NULL"""
-
 
 async def flush(pool: asyncpg.Pool, states: Sequence[PartitionState]) -> int:
     """Write what changed in these partitions since their last flush, in one transaction
     (one commit, whatever the number of partitions); return the number of cells revised.
 
     Memory: with the real date a citizen counts in ~490 cells, so after a backlog every
-    cell of every partition is dirty. Rows are built a partition and a chunk at a time, so
-    what a flush holds beside the state is bounded by CHUNK, not by the cells changed."""
+    cell of every partition is dirty. Rows are built a chunk of cells at a time, so what
+    a flush holds beside the state is bounded by CHUNK, not by the cells changed."""
     if not any(s.dirty_cells or s.dirty_citizens or s.through for s in states):
         return 0
     now = datetime.now(UTC)
+    # The changes of all the flushed partitions together: a cell that one partition
+    # gained and another lost is unchanged, and is neither written nor revised.
+    changes: dict[int, int] = {}
+    for state in states:
+        for cell, change in state.dirty_cells.items():
+            if change:
+                changes[cell] = changes.get(cell, 0) + change
+    cells = sorted({c & ~PART_BIT for c, change in changes.items() if change})
+    through = max(s.through for s in states)
     revised = 0
     async with pool.acquire() as conn, conn.transaction():
+        for chunk in _chunks(cells):
+            revised += await _add_counts(conn, chunk, changes, through, now)
         for state in states:
-            await _write_counts(conn, state, now)
             await _write_citizens(conn, state)
-        # After every partition's counts: a cell's pooled value is revised once, not once
-        # per partition with the others' counts still old; the newest partition's
-        # `through` goes with it.
-        seen: set[int] = set()
-        for state in sorted(states, key=lambda s: s.through, reverse=True):
-            cells = [c for c in state.dirty_denominators() if c not in seen]
-            seen.update(cells)
-            revised += len(cells)
-            for chunk in _chunks(cells):
-                await conn.execute(_REVISE, *key_literals(chunk), state.through)
-        for state in states:
             await write_checkpoint(conn, checkpoint_name(state.partition), state.through)
     for state in states:
         state.clean()
@@ -137,18 +141,19 @@ def _chunks(items: list[T]) -> Iterator[list[T]]:
         yield items[start:start + CHUNK]
 
 
-async def _write_counts(conn: asyncpg.Connection, state: PartitionState, now: datetime) -> None:
-    p, totals = state.partition, state.totals
-    for chunk in _chunks(sorted(state.dirty_denominators())):
-        live = [d for d in chunk if totals.get(d, 0)]
-        gone = [d for d in chunk if not totals.get(d, 0)]
-        if live:
-            await conn.execute(
-                _UPSERT_COUNTS, *key_literals(live), p,
-                literal([totals.get(d | PART_BIT, 0) for d in live]),
-                literal([totals[d] for d in live]), state.through, now)
-        if gone:
-            await conn.execute(_DELETE_COUNTS, *key_literals(gone), p)
+async def _add_counts(conn: asyncpg.Connection, cells: list[int], changes: dict[int, int],
+                      through: int, now: datetime) -> int:
+    """Add a chunk of cells' changes to their pooled rows, record the new values as
+    revisions, drop emptied rows; return the number of revisions."""
+    pooled = await conn.fetch(
+        _ADD_COUNTS, *key_literals(cells), literal([changes.get(d | PART_BIT, 0) for d in cells]),
+        literal([changes.get(d, 0) for d in cells]), through, now)
+    columns = [literal(r[i] for r in pooled) for i in range(6)]
+    revised = await conn.execute(_REVISE, *columns, through)
+    emptied = [r for r in pooled if r["denominator"] == 0]
+    if emptied:
+        await conn.execute(_DELETE_EMPTY, *[literal(r[i] for r in emptied) for i in range(4)])
+    return int(revised.split()[-1])
 
 
 async def _write_citizens(conn: asyncpg.Connection, state: PartitionState) -> None:

@@ -16,7 +16,7 @@ import asyncpg
 
 from kommunepuls.storage.arrays import literal
 from kommunepuls.storage.event_store import _BY_CITIZEN, _KNOWN, read_citizens
-from services.metrics.store import _REVISE
+from services.metrics.store import _DELETE_EMPTY, _REVISE
 
 CITIZENS = 2_000
 
@@ -67,40 +67,53 @@ async def test_a_citizens_history_is_read_by_index_before_any_analyse(db: asyncp
         assert [e.position for e in events] == sorted(e.position for e in events)
 
 
-async def test_the_flush_looks_up_each_cell_by_index_in_its_generic_plan(
+async def test_the_flushs_lookups_go_by_index_in_their_generic_plans(
         db: asyncpg.Pool) -> None:
     municipalities = [f"{m:03d}" for m in range(101, 199)]
     await db.execute("""
         INSERT INTO indicator_counts (indicator, municipality, period, grp, partition,
                                       numerator, denominator, events_through, computed_at)
-        SELECT 'fsm_virksomhedsforloeb', m, '2018-' || lpad(p::text, 2, '0'), g, part, 1, 2,
+        SELECT 'fsm_virksomhedsforloeb', m, '2018-' || lpad(p::text, 2, '0'), g, -1, 1, 2,
                1, now()
-        FROM unnest($1::text[]) m, generate_series(1, 12) p, generate_series(0, 3) g,
-             generate_series(0, 3) part""", municipalities)
+        FROM unnest($1::text[]) m, generate_series(1, 12) p, generate_series(0, 3) g""",
+                     municipalities)
     await db.execute("""
         INSERT INTO indicator_revisions (indicator, municipality, period, grp, numerator,
                                          denominator, events_through)
         SELECT indicator, municipality, period, grp, r, 8, r
-        FROM indicator_counts, generate_series(1, 5) r WHERE partition = 0""")
+        FROM indicator_counts, generate_series(1, 5) r""")
+    # 50 cells emptied (0 / 0): each was reported before, so each is revised (the EXISTS
+    # lookup) and its row deleted.
     keys = [("fsm_virksomhedsforloeb", m, "2018-03", 1) for m in municipalities[:50]]
-    args = [literal(k[i] for k in keys) for i in range(4)] + [7]
+    keys_only = [literal(k[i] for k in keys) for i in range(4)]
+    revise = [*keys_only, literal([0] * 50), literal([0] * 50), 7]
     async with db.acquire() as conn:
         await conn.execute("SET plan_cache_mode = force_generic_plan")
-        plan = await plan_of(conn, _REVISE, *args)
-        # Executed too: one revision per cell, since each cell's pooled value (4, 8)
-        # differs from its latest revision (5, 8).
-        await conn.execute(_REVISE, *args)
-    lookups = [n for n in plan if n["Node Type"] != "ModifyTable"
-               and n.get("Relation Name") in ("indicator_counts", "indicator_revisions")]
-    assert {n["Relation Name"] for n in lookups} == {"indicator_counts", "indicator_revisions"}
-    for node in lookups:
-        # Every column of the cell in the index condition: nothing filtered row by row.
-        assert node["Node Type"] in ("Index Scan", "Index Only Scan"), node
-        assert "Filter" not in node, node
-    assert not [n for n in plan if n["Node Type"] == "Sort"]
+        plans = [await plan_of(conn, _REVISE, *revise),
+                 await plan_of(conn, _DELETE_EMPTY, *keys_only)]
+        await conn.execute("UPDATE indicator_counts SET numerator = 0, denominator = 0 "
+                           "WHERE period = '2018-03' AND grp = 1 AND municipality <= '150'")
+        await conn.execute(_REVISE, *revise)
+        await conn.execute(_DELETE_EMPTY, *keys_only)
+    for plan in plans:
+        lookups = [n for n in plan if n["Node Type"] not in ("ModifyTable", "Tid Scan")
+                   and n.get("Relation Name") in ("indicator_counts", "indicator_revisions")]
+        assert lookups
+        for node in lookups:
+            # Every column of the cell in the index condition: what is left to filter is
+            # the cell's one row (pooled, emptied), not the table.
+            assert node["Node Type"] in ("Index Scan", "Index Only Scan"), node
+            for column in ("indicator", "municipality", "period", "grp"):
+                assert f".{column} = k." in node["Index Cond"] or f".{column} = u." in \
+                    node["Index Cond"], node
+            assert "municipality" not in node.get("Filter", ""), node
+        assert not [n for n in plan if n["Node Type"] in ("Sort", "Seq Scan")]
     latest = await db.fetch("""
         SELECT DISTINCT ON (municipality) numerator, denominator, events_through
         FROM indicator_revisions WHERE period = '2018-03' AND grp = 1
         ORDER BY municipality, id DESC""")
-    assert sorted({tuple(r) for r in latest}) == [(4, 8, 7), (5, 8, 5)]
-    assert sum(tuple(r) == (4, 8, 7) for r in latest) == 50
+    assert sorted({tuple(r) for r in latest}) == [(0, 0, 7), (5, 8, 5)]
+    assert sum(tuple(r) == (0, 0, 7) for r in latest) == 50
+    left = await db.fetchval("SELECT count(*) FROM indicator_counts "
+                             "WHERE period = '2018-03' AND grp = 1")
+    assert left == 98 - 50

@@ -1,0 +1,56 @@
+"""The metrics flush adds each partition's changes to one pooled row per cell, records
+every change of a pooled value as a revision, and drops a cell that empties."""
+
+import asyncpg
+
+from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell
+from kommunepuls.facts import Fact, pack_all
+from services.metrics.state import PartitionState
+from services.metrics.store import flush, load_partition
+
+DEN = Cell("fsm_virksomhedsforloeb", "851", "2018-03", 1, DENOMINATOR)
+NUM = DEN._replace(part=NUMERATOR)
+
+
+async def rows(db: asyncpg.Pool) -> list[tuple[int, int, int, int]]:
+    return [tuple(r) for r in await db.fetch(
+        "SELECT partition, numerator, denominator, events_through FROM indicator_counts")]
+
+
+async def revisions(db: asyncpg.Pool) -> list[tuple[int, int, int]]:
+    return [tuple(r) for r in await db.fetch(
+        "SELECT numerator, denominator, events_through FROM indicator_revisions ORDER BY id")]
+
+
+async def test_partitions_share_one_row_per_cell_and_each_change_is_a_revision(
+        db: asyncpg.Pool) -> None:
+    p0, p1 = PartitionState(0), PartitionState(1)
+    p0.apply(Fact("a", 1, 10, pack_all([DEN, NUM])))
+    p0.through = 1
+    assert await flush(db, [p0]) == 1
+    assert await rows(db) == [(-1, 1, 1, 1)]
+    # Another worker's partition adds to the same row: 1 of 2.
+    p1.apply(Fact("b", 2, 10, pack_all([DEN])))
+    p1.through = 2
+    await flush(db, [p1])
+    assert await rows(db) == [(-1, 1, 2, 2)]
+    assert await revisions(db) == [(1, 1, 1), (1, 2, 2)]
+    # a leaves the numerator as b enters it, in one flush: 1 of 2 still, no revision.
+    p0.apply(Fact("a", 3, 10, pack_all([DEN])))
+    p1.apply(Fact("b", 4, 10, pack_all([DEN, NUM])))
+    p0.through, p1.through = 3, 4
+    assert await flush(db, [p0, p1]) == 0
+    assert await rows(db) == [(-1, 1, 2, 2)]
+    # A restarted worker goes on from its stored state: b leaves, 0 of 1.
+    p1 = await load_partition(db, 1)
+    assert p1.through == 4 and not p1.dirty_cells
+    p1.apply(Fact("b", 5, 10, ()))
+    p1.through = 5
+    await flush(db, [p1])
+    assert await rows(db) == [(-1, 0, 1, 5)]
+    # a leaves too: the cell is empty, its row goes and 0 / 0 is recorded (it was reported).
+    p0.apply(Fact("a", 6, 10, ()))
+    p0.through = 6
+    await flush(db, [p0])
+    assert await rows(db) == []
+    assert await revisions(db) == [(1, 1, 1), (1, 2, 2), (0, 1, 5), (0, 0, 6)]
