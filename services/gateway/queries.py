@@ -1,8 +1,9 @@
 """The gateway's SQL: reads of the metrics read models, the event store and the audit log.
 
-A cell's pooled value is the sum of its per-partition rows in `indicator_counts` (a handful
-of rows), so every read here is an index lookup and a small sum; nothing is recomputed from
-events except a worklist's few citizens.
+A cell's pooled value is the sum of its rows in `indicator_counts`: one row since
+migration 0006 (the metrics workers add to it), and summing keeps any older rows right. So
+every read here is an index lookup and a small sum; nothing is recomputed from events
+except a worklist's few citizens.
 """
 
 from __future__ import annotations
