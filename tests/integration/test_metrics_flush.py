@@ -1,6 +1,8 @@
 """The metrics flush adds each partition's changes to one pooled row per cell, records
 every change of a pooled value as a revision, and drops a cell that empties."""
 
+import asyncio
+
 import asyncpg
 
 from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell
@@ -54,3 +56,29 @@ async def test_partitions_share_one_row_per_cell_and_each_change_is_a_revision(
     await flush(db, [p0])
     assert await rows(db) == []
     assert await revisions(db) == [(1, 1, 1), (1, 2, 2), (0, 1, 5), (0, 0, 6)]
+
+
+async def test_two_workers_flushing_the_same_cells_at_once_add_up(db: asyncpg.Pool) -> None:
+    # 300 cells (municipality x period), every one in both partitions; flushed at the same
+    # time from two connections, as two workers would: each waits on the other's rows.
+    cells = [DEN._replace(municipality=m, period=f"2018-{p:02d}", group=g)
+             for m in ("101", "147", "851", "157", "461") for p in range(1, 13)
+             for g in (1, 2, 3, 6, None)]
+    assert len(set(cells)) == 300
+    p0, p1 = PartitionState(0), PartitionState(1)
+    for n in range(3):  # 3 citizens in partition 0, 2 in partition 1, all in every cell
+        p0.apply(Fact(f"a{n}", n + 1, 10, pack_all(cells)))
+    for n in range(2):
+        p1.apply(Fact(f"b{n}", n + 10, 10, pack_all(cells + [c._replace(part=NUMERATOR)
+                                                             for c in cells])))
+    p0.through, p1.through = 3, 11
+    await asyncio.gather(flush(db, [p0]), flush(db, [p1]))
+    pooled = await db.fetch("SELECT numerator, denominator FROM indicator_counts")
+    assert len(pooled) == 300 and {tuple(r) for r in pooled} == {(2, 5)}
+    # Each flush revised each cell once, in the order their commits took the rows, so
+    # every cell's latest revision is the pooled value.
+    assert await db.fetchval("SELECT count(*) FROM indicator_revisions") == 600
+    latest = await db.fetch("""
+        SELECT DISTINCT ON (indicator, municipality, period, grp) numerator, denominator
+        FROM indicator_revisions ORDER BY indicator, municipality, period, grp, id DESC""")
+    assert len(latest) == 300 and {tuple(r) for r in latest} == {(2, 5)}
