@@ -58,7 +58,6 @@ class CpuMeter:
                 for name, pids in self.groups.items()}
 
 
-
 def tree_cpu_seconds(root: int) -> float:
     """CPU seconds of `root` and its live descendants, plus the children it has already
     reaped (PostgreSQL's backends exit with their connections; their time stays in the

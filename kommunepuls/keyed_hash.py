@@ -39,8 +39,4 @@ class KeyedSha256:
         return outer.digest()
 
     def hexdigest(self, message: bytes) -> str:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        return self.digest(message).hex()

@@ -51,8 +51,8 @@ async def iter_facts(pool: asyncpg.Pool, citizen_ids: Iterable[str],
             reading = (asyncio.ensure_future(read_citizens(pool, chunks[i + 1]))
                        if i + 1 < len(chunks) else None)
             found = []
-            for i, (citizen, events) in enumerate(by_citizen.items()):
-                if i % FOLDS_BETWEEN_YIELDS == 0:
+            for n, (citizen, events) in enumerate(by_citizen.items()):
+                if n % FOLDS_BETWEEN_YIELDS == 0:
                     # Let the event loop take in the next chunk's rows meanwhile: folding
                     # without a pause left them in the socket, and PostgreSQL, its buffers
                     # full, waited for the fold to end (the worker was ~40 % idle).
