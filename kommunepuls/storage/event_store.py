@@ -9,9 +9,11 @@ serialise; each is one round trip of COPY, so this costs little per event.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, Literal, NamedTuple
 from uuid import UUID
@@ -251,6 +253,57 @@ async def read_citizens(conn: asyncpg.Connection | asyncpg.Pool,
     rows = await conn.fetch(_BY_CITIZEN, list(found))  # each citizen once
     for row in rows:
         found[row["citizen_id"]].append(_from_columns(row))
+    return found
+
+
+class History(NamedTuple):
+    """A citizen's stored events of the types read, and the highest position of all."""
+
+    through: int  # the citizen's highest stored position, unread types included (0: none)
+    events: list[StoredEvent]  # in position order
+
+
+def unread_predicate(types: Iterable[str]) -> str:
+    """SQL leaving out these types: the partial index of migration 0007 has the same text,
+    which is what lets the planner prove a query may use it."""
+    names = sorted(types)
+    if not all(_TYPE_NAME.fullmatch(t) for t in names):
+        raise ValueError(f"not event type names: {names}")
+    return "type NOT IN (" + ", ".join(f"'{t}'" for t in names) + ")" if names else "true"
+
+
+_TYPE_NAME = re.compile(r"[a-z_]+")
+# As _BY_CITIZEN, with each citizen's highest position beside its rows: the fact's version
+# must count every event (an unread one too), or the next segment naming that citizen
+# would have it evaluated again. A citizen with only unread events is one row of NULLs.
+_HISTORY = """SELECT c.id, t.top, e.* FROM unnest($1::text[]) AS c(id)
+CROSS JOIN LATERAL (SELECT max(position) AS top FROM events WHERE citizen_id = c.id) AS t
+LEFT JOIN LATERAL (
+    SELECT position, event_id::text AS event_id, municipality, type, schema_version,
+           occurred_at, recorded_at, source, case_ref, data
+    FROM events WHERE citizen_id = c.id AND {skip} ORDER BY position OFFSET 0) AS e ON true"""
+
+
+@functools.cache
+def history_query(unread: frozenset[str]) -> str:
+    return _HISTORY.format(skip=unread_predicate(unread))
+
+
+async def read_histories(conn: asyncpg.Connection | asyncpg.Pool, citizen_ids: list[str],
+                         unread: frozenset[str]) -> dict[str, History]:
+    """Each citizen's stored events except those of the `unread` types, with its highest
+    position (a fold that never reads those types needs no more)."""
+    found: dict[str, History] = {}
+    for row in await conn.fetch(history_query(unread), list(dict.fromkeys(citizen_ids))):
+        (citizen_id, top, position, event_id, municipality, type_, schema_version,
+         occurred_at, recorded_at, source, case_ref, data) = row
+        history = found.get(citizen_id)
+        if history is None:
+            history = found[citizen_id] = History(top or 0, [])
+        if position is not None:
+            history.events.append(_current(StoredEvent(
+                position, event_id, citizen_id, municipality, type_, occurred_at,
+                recorded_at, data, schema_version, source, case_ref)))
     return found
 
 

@@ -12,18 +12,22 @@ from datetime import date
 
 import asyncpg
 
-from kommunepuls.domain.citizen import fold
+from kommunepuls.domain.citizen import UNREAD_TYPES, fold
 from kommunepuls.domain.evaluation import contributions
 from kommunepuls.domain.records import StoredEvent
 from kommunepuls.facts import Fact, pack_all
 from kommunepuls.segments import partition_for
-from kommunepuls.storage.event_store import iter_all, read_citizens
+from kommunepuls.storage.event_store import History, iter_all, read_histories
 
 
-def fact_for(citizen_id: str, events: list[StoredEvent], today: date) -> Fact:
+def fact_for(citizen_id: str, events: list[StoredEvent], today: date,
+             through: int | None = None) -> Fact:
+    """The citizen's fact; `through`: its highest stored position, if `events` may leave
+    out types the fold does not read (default: the highest of `events`)."""
     cells = pack_all(contributions(fold(events), today)) if events else ()
-    position = max((e.position for e in events), default=0)
-    return Fact(citizen_id, position, today.toordinal(), cells)
+    if through is None:
+        through = max((e.position for e in events), default=0)
+    return Fact(citizen_id, through, today.toordinal(), cells)
 
 
 # Histories are read and folded this many citizens at a time, the next chunk's read running
@@ -44,20 +48,20 @@ async def iter_facts(pool: asyncpg.Pool, citizen_ids: Iterable[str],
     if not chunks:
         yield [], True
         return
-    reading: asyncio.Future[dict[str, list[StoredEvent]]] | None = None
+    reading: asyncio.Future[dict[str, History]] | None = None
     try:
         for i, chunk in enumerate(chunks):
-            by_citizen = await (reading or read_citizens(pool, chunk))
-            reading = (asyncio.ensure_future(read_citizens(pool, chunks[i + 1]))
+            by_citizen = await (reading or read_histories(pool, chunk, UNREAD_TYPES))
+            reading = (asyncio.ensure_future(read_histories(pool, chunks[i + 1], UNREAD_TYPES))
                        if i + 1 < len(chunks) else None)
             found = []
-            for n, (citizen, events) in enumerate(by_citizen.items()):
+            for n, (citizen, (through, events)) in enumerate(by_citizen.items()):
                 if n % FOLDS_BETWEEN_YIELDS == 0:
                     # Let the event loop take in the next chunk's rows meanwhile: folding
                     # without a pause left them in the socket, and PostgreSQL, its buffers
                     # full, waited for the fold to end (the worker was ~40 % idle).
                     await asyncio.sleep(0)
-                found.append(fact_for(citizen, events, today))
+                found.append(fact_for(citizen, events, today, through))
             yield found, reading is None
     finally:
         if reading is not None:  # stopped early: no read left behind

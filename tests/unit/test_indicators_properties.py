@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kommunepuls.domain.citizen import FSM, fold
+from kommunepuls.domain.citizen import FSM, UNREAD_TYPES, fold
 from kommunepuls.domain.effective import deduplicate, retracted_ids
 from kommunepuls.domain.evaluation import (
     Cell,
@@ -258,3 +258,34 @@ def test_streamed_differences_add_up_to_the_batch_recompute(
     on_day, after_rollover = _stream(events, today, next_day)
     assert on_day == evaluate(events, today)
     assert after_rollover == evaluate(events, next_day)
+
+
+@PROPERTY
+@given(facts=population(), today=todays, data=st.data())
+def test_events_of_unread_types_change_no_citizen_state(
+    facts: list[Fact], today: date, data: st.DataObject
+) -> None:
+    """The cohorts worker's history read leaves out UNREAD_TYPES (a samtale is two thirds
+    of all events): with them, retractions of them and repeats, the state is the same."""
+    assert "samtale" in UNREAD_TYPES and "visitation" not in UNREAD_TYPES
+    events = store(facts)
+    extra: list[StoredEvent] = []
+    for i in range(data.draw(st.integers(1, 8))):
+        beside = data.draw(st.sampled_from(events))
+        extra.append(replace(beside, position=len(events) + len(extra) + 1,
+                             event_id=f"unread-{i}",
+                             type=data.draw(st.sampled_from(sorted(UNREAD_TYPES))),
+                             occurred_at=data.draw(st.sampled_from(
+                                 [beside.occurred_at, FIRST_DAY + timedelta(days=i)])),
+                             data={"form": "fysisk", "loan_id": "L1", "reason": "x"}))
+    target = data.draw(st.sampled_from(extra))
+    retraction = replace(target, position=len(events) + len(extra) + 1,
+                         event_id="retraction-of-unread", type="event_retracted",
+                         data={"event_id": target.event_id, "reason": "fejl"})
+    everything = [*events, *extra, retraction, replace(extra[0], position=10_000)]
+    read = [e for e in everything if e.type not in UNREAD_TYPES]
+    for citizen in {e.citizen_id for e in events}:
+        full = fold([e for e in everything if e.citizen_id == citizen])
+        partial = fold([e for e in read if e.citizen_id == citizen])
+        assert replace(partial, events_through=full.events_through) == full
+    assert evaluate(read, today) == evaluate(everything, today)
