@@ -13,9 +13,8 @@ from datetime import date
 import asyncpg
 
 from kommunepuls.domain.citizen import UNREAD_TYPES, fold
-from kommunepuls.domain.evaluation import contributions
 from kommunepuls.domain.records import StoredEvent
-from kommunepuls.facts import Fact, pack_all
+from kommunepuls.facts import Fact, packed_contributions
 from kommunepuls.segments import partition_for
 from kommunepuls.storage.event_store import History, iter_all, read_histories
 
@@ -24,7 +23,7 @@ def fact_for(citizen_id: str, events: list[StoredEvent], today: date,
              through: int | None = None) -> Fact:
     """The citizen's fact; `through`: its highest stored position, if `events` may leave
     out types the fold does not read (default: the highest of `events`)."""
-    cells = pack_all(contributions(fold(events), today)) if events else ()
+    cells = packed_contributions(fold(events), today) if events else ()
     if through is None:
         through = max((e.position for e in events), default=0)
     return Fact(citizen_id, through, today.toordinal(), cells)

@@ -1,10 +1,12 @@
 import re
+from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kommunepuls.domain.catalogue import CATALOGUE
-from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell
+from kommunepuls.domain.citizen import fold
+from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell, contributions
 from kommunepuls.facts import (
     INDICATOR_CODES,
     Fact,
@@ -13,9 +15,12 @@ from kommunepuls.facts import (
     key_columns,
     pack,
     pack_all,
+    packed_contributions,
     unpack,
 )
 from kommunepuls.reference import municipalities
+from tests.unit.test_indicators_properties import PROPERTY, population, store, todays
+from tests.unit.test_indicators_properties import Fact as PropertyFact
 
 cells = st.builds(
     Cell,
@@ -59,3 +64,17 @@ def test_cell_keys_need_no_quoting_as_array_literals(found: list[Cell]) -> None:
     for column in key_columns([pack(c) for c in found]):
         for value in map(str, column):
             assert re.fullmatch(r"[A-Za-z0-9_-]+", value) and value.upper() != "NULL", value
+
+
+@PROPERTY
+@given(facts=population(), today=todays)
+def test_packed_contributions_are_the_packed_cells_of_contributions(
+        facts: list[PropertyFact], today: date) -> None:
+    """The cohorts worker's fast path (rows of packed cells) gives what packing each cell
+    of `contributions` gives, for the plain-Cell rows already made and for fresh ones."""
+    events = store(facts)
+    for citizen in sorted({e.citizen_id for e in events}):
+        state = fold([e for e in events if e.citizen_id == citizen])
+        expected = pack_all(contributions(state, today))
+        assert packed_contributions(state, today) == expected
+        assert list(expected) == sorted(set(expected))  # sorted, each cell once
