@@ -1,6 +1,8 @@
 """Stream throughput (issue 10): case-events pre-loaded, then one cohorts + one metrics
 worker until the read models are caught up; in the same run two peers on the same events:
-a bare aiokafka loop doing the same fold (the ceiling) and the batch recompute.
+a bare aiokafka loop doing the same fold (the ceiling) and the batch recompute; and, if
+quixstreams is installed (`make bench`), the same fold in Quix Streams twice: on the same
+segments, and on the same events one per record (how the issue measured Quix).
 
     .venv/bin/python -m bench.stream [--citizens 15000] [--write]
 
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 from aiokafka import AIOKafkaConsumer
@@ -39,7 +42,7 @@ from kommunepuls.embedded.broker import TansuBroker, free_port
 from kommunepuls.embedded.postgres import EmbeddedPostgres
 from kommunepuls.embedded.process import spawn_service
 from kommunepuls.embedded.supervisor import health_url
-from kommunepuls.kafka import consumer_options, ensure_topics, topic_name
+from kommunepuls.kafka import consumer_options, ensure_topics, make_producer, topic_name
 from kommunepuls.recompute import compare, live_counts, recompute_counts
 from kommunepuls.reference import municipalities
 from kommunepuls.replay import replay_store
@@ -97,17 +100,38 @@ async def bare_loop(settings: Settings, expected: int) -> tuple[float, int]:
     return time.perf_counter() - started, len(counts)
 
 
-async def quix_peer(settings: Settings, expected: int) -> stream_quix.QuixResult | None:
+async def quix_peer(settings: Settings, expected: int, topic: str,
+                    label: str) -> stream_quix.QuixResult | None:
     """The same fold in Quix Streams (own process), if quixstreams is installed."""
     if not stream_quix.available():
         print(f"Quix Streams peer skipped: quixstreams not installed ({stream_quix.INSTALL_HINT})")
         return None
-    quix = await stream_quix.quix_peer(
-        settings.kafka_bootstrap_servers, topic_name(settings, settings.topic_case_events),
-        f"{settings.topic_prefix}quix", expected, TODAY)
-    print(f"Quix Streams: {quix.seconds:.1f} s (+ {quix.join_s:.1f} s start and join), "
-          f"{quix.cells:,} cells")
+    quix = await stream_quix.quix_peer(settings.kafka_bootstrap_servers, topic,
+                                       f"{settings.topic_prefix}quix-{label}", expected, TODAY)
+    print(f"Quix Streams on {label}: {quix.seconds:.1f} s (+ {quix.join_s:.1f} s start and "
+          f"join), {quix.cells:,} cells")
     return quix
+
+
+async def publish_one_per_record(settings: Settings, pool: asyncpg.Pool) -> str:
+    """The store again, one event per record (each a segment of one, same partitions), on a
+    topic of its own: the framing the issue measured Quix in (26-31k events/s)."""
+    topic = topic_name(settings, "case-events-single")
+    await ensure_topics(settings, [topic])
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        pending = []
+        async for batch in iter_all(pool):
+            for event in batch:
+                pending.append(await producer.send(
+                    topic, segments.encode([event]),
+                    partition=segments.partition_for(event.citizen_id, settings.kafka_partitions)))
+            await asyncio.gather(*pending)
+            pending = []
+    finally:
+        await producer.stop()
+    return topic
 
 
 async def pipeline(settings: Settings, head_by_partition: dict[int, int], logs: Path,
@@ -205,7 +229,14 @@ async def run(citizens: int, write: bool) -> str:
         print(f"batch recompute: {recompute_s:.1f} s, {len(batch_counts):,} cells")
         bare_s, _ = await bare_loop(settings, stored)
         print(f"bare aiokafka loop: {bare_s:.1f} s")
-        quix = await quix_peer(settings, stored)
+        quix = await quix_peer(settings, stored,
+                               topic_name(settings, settings.topic_case_events), "segments")
+        quix_single = None
+        if stream_quix.available():
+            t = time.perf_counter()
+            single_topic = await publish_one_per_record(settings, pool)
+            print(f"published {stored:,} events one per record in {time.perf_counter() - t:.1f} s")
+            quix_single = await quix_peer(settings, stored, single_topic, "single")
         logs = root / "logs"
         logs.mkdir()
         assert broker.process is not None
@@ -238,6 +269,8 @@ async def run(citizens: int, write: bool) -> str:
         f"| batch recompute from the store | {recompute_s:.1f} | {stored / recompute_s:,.0f} | "
         f"{(stored / recompute_s) / rate:.2f} |",
         *(stream_quix.table_rows(quix, stored, rate) if quix else []),
+        *(stream_quix.table_rows(quix_single, stored, rate, "one event per record")
+          if quix_single else []),
         "",
         "",
         "CPU from both joined to caught up: " + ", ".join(

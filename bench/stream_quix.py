@@ -51,14 +51,15 @@ def available() -> bool:
     return importlib.util.find_spec("quixstreams") is not None
 
 
-def table_rows(result: QuixResult, events: int, pipeline_rate: float) -> list[str]:
+def table_rows(result: QuixResult, events: int, pipeline_rate: float,
+               records: str = "segments") -> list[str]:
     """bench.stream's table rows: processing alone (bare_loop's window), then with the join."""
     rate = events / result.seconds
     total = result.seconds + result.join_s
-    return [f"| Quix Streams {_version()} app, same fold, dict state, own process (from first "
-            f"message; {result.cpu_s:.1f} s CPU, librdkafka threads included) | "
+    return [f"| Quix Streams {_version()} app on {records}, same fold, dict state, own process "
+            f"(from first message; {result.cpu_s:.1f} s CPU, librdkafka threads included) | "
             f"{result.seconds:.1f} | {rate:,.0f} | {rate / pipeline_rate:.2f} |",
-            f"| Quix Streams incl. app start and group join | {total:.1f} | "
+            f"| the same incl. app start and group join | {total:.1f} | "
             f"{events / total:,.0f} | |"]
 
 
