@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,6 @@ from kommunepuls.logs import get_logger
 from kommunepuls.streaming import (
     Connections,
     consumer_lag_gauge,
-    lag_after,
     observe_lag,
     send_dead_letter,
     until_done,
@@ -31,18 +29,25 @@ from services.metrics.store import flush as flush_partitions
 from services.metrics.store import load_partition
 
 log = get_logger("kommunepuls.metrics")
-BATCH_RECORDS = 100
-# Each batch is one flush (a transaction); at a steady rate this wait is part of the
-# end-to-end latency, when catching up batches fill at once (see cohorts' BATCH_WITHIN_S).
+# Each batch is one flush (a transaction). Large enough that what arrives during a pause
+# (below) is one batch: a second batch would be a second flush of nearly every cell.
+BATCH_RECORDS = 2000
+# At a steady rate this wait is part of the end-to-end latency, when catching up batches
+# fill at once (see cohorts' BATCH_WITHIN_S).
 BATCH_WITHIN_S = 0.02
 # While cohorts works through a backlog (facts.HEADER_MORE), each flush rewrites nearly
-# every cell (each chunk of citizens touches most of them), so its cost does not depend
-# on how many facts it carries: after such a flush the worker waits as long as the flush
-# took (at most this), and the facts that arrive meanwhile share the next one. A record
-# without the header (cohorts caught up) ends the wait at once, and facts that arrived
-# during the flush skip it (waiting then only delayed the end of a catch-up, by up to
-# this much: the last records sat behind ones marked `more`).
-PAUSE_MAX_S = 2.0
+# every cell (each chunk of citizens touches most of them), so its cost hardly depends on
+# how many facts it carries: after such a flush the worker waits PAUSE_FLUSHES times as
+# long as the flush took (at most PAUSE_MAX_S), even with facts waiting, and the next
+# flush takes them all. The facts that arrive meanwhile are applied as they come
+# (MetricsWorker.note_arrival), so the wait defers no work; PostgreSQL spends about a
+# quarter of a catch-up on these flushes. A record without the header (cohorts caught
+# up) ends the wait at once, seen as faust takes it off the consumer (ArrivalSchema): the
+# agent's own buffer sees one record past its batch, so a first version, which judged by
+# that one, waited up to 2 s at the end of a catch-up, with the last records queued
+# behind ones marked `more`.
+PAUSE_FLUSHES = 3.0
+PAUSE_MAX_S = 4.0
 
 
 class MetricsMetrics:
@@ -66,10 +71,6 @@ class MetricsMetrics:
                               registry=registry)
 
 
-def records_waiting(app: faust.App, batch: list[Any]) -> int:
-    return sum(lag_after(app, batch).values())
-
-
 def more_coming(records: list[tuple[int, bytes, dict[str, bytes]]]) -> bool:
     """Whether the newest record of every partition in the batch says cohorts is behind."""
     more: dict[int, bool] = {}
@@ -78,11 +79,25 @@ def more_coming(records: list[tuple[int, bytes, dict[str, bytes]]]) -> bool:
     return bool(more) and all(more.values())
 
 
-def should_pause(records: list[tuple[int, bytes, dict[str, bytes]]],
-                 waiting: Callable[[], int]) -> bool:
-    """After a flush: wait for more of a backlog's facts, unless some are already here
-    (they arrived during the flush: take them at once)."""
-    return more_coming(records) and not waiting()
+def should_pause(records: list[tuple[int, bytes, dict[str, bytes]]], caught_up: bool) -> bool:
+    """After a flush: wait for more of a backlog's facts, unless a record that ends the
+    backlog has already arrived (take it at once)."""
+    return more_coming(records) and not caught_up
+
+
+class ArrivalSchema(faust.Schema):
+    """Raw bytes, and each record shown to `on_arrival` as faust takes it off the consumer:
+    before it queues for the agent, so also while the agent is busy."""
+
+    def __init__(self, on_arrival: Callable[[int, int, Any, bytes], None]) -> None:
+        super().__init__(key_type=bytes, value_type=bytes, key_serializer="raw",
+                         value_serializer="raw")
+        self.on_arrival = on_arrival
+
+    def loads_value(self, app: Any, message: Any, *, loads: Callable[..., Any] | None = None,
+                    serializer: Any = None) -> Any:
+        self.on_arrival(message.partition, message.offset, message.headers, message.value)
+        return super().loads_value(app, message, loads=loads, serializer=serializer)
 
 
 class MetricsWorker:
@@ -94,8 +109,14 @@ class MetricsWorker:
         self.io = Connections(settings)
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
-        # Set when a record without facts.HEADER_MORE arrives: cohorts has caught up.
-        self.caught_up = asyncio.Event()
+        # partition -> offset of the newest record that arrived without facts.HEADER_MORE
+        # (cohorts had caught up), and of the newest record processed.
+        self.plain: dict[int, int] = {}
+        self.taken: dict[int, int] = {}
+        self.plain_arrived = asyncio.Event()
+        # Records whose facts were applied as they arrived (note_arrival), not yet processed.
+        self.early: set[tuple[int, int]] = set()
+        self.flushing = False
 
     async def start(self) -> None:
         self.pool, self.producer = await self.io.open()
@@ -120,30 +141,43 @@ class MetricsWorker:
 
     async def flush(self, states: list[PartitionState]) -> None:
         assert self.pool is not None
-        await flush_partitions(self.pool, states)
+        self.flushing = True  # a flush reads the dirty state across awaits: leave it be
+        try:
+            await flush_partitions(self.pool, states)
+        finally:
+            self.flushing = False
 
     def forget(self, partitions: set[int]) -> None:
         # Everything is flushed before a batch is acknowledged: nothing to save here.
         for partition in partitions:
             self.partitions.pop(partition, None)
+            self.plain.pop(partition, None)
+            self.taken.pop(partition, None)
+        self.early = {(p, o) for p, o in self.early if p not in partitions}
+
+    def caught_up(self) -> bool:
+        """Whether a record without facts.HEADER_MORE arrived and is not yet processed."""
+        return any(offset > self.taken.get(p, -1) for p, offset in self.plain.items())
 
     async def process(self, records: list[tuple[int, bytes, dict[str, bytes]]],
-                      waiting: Callable[[], int] = lambda: 0) -> None:
-        """Apply a batch of facts and flush them; `waiting`: how many records are already
-        waiting behind the batch (asked after the flush)."""
+                      offsets: list[int] | None = None) -> None:
+        """Apply a batch of facts and flush them; `offsets`: each record's offset."""
         await until_done(self.start, "connect", log)
-        self.caught_up.clear()  # this batch's records are judged below
         touched: set[int] = set()
-        for partition, value, headers in records:
-            try:
-                batch = facts.decode(value)
-            except (ValueError, TypeError, KeyError, IndexError) as exc:
-                await self.dead_letter(value, f"undecodable facts: {type(exc).__name__}")
-                continue
-            state = await self.state_retrying(partition)
-            for fact in batch:
-                outcome = "applied" if state.apply(fact) else "stale"
-                self.metrics.facts.labels(outcome).inc()
+        for k, (partition, value, headers) in enumerate(records):
+            offset = offsets[k] if offsets is not None else -1
+            self.taken[partition] = max(self.taken.get(partition, -1), offset)
+            if (partition, offset) in self.early:
+                self.early.discard((partition, offset))
+            else:
+                try:
+                    batch = facts.decode(value)
+                except (ValueError, TypeError, KeyError, IndexError) as exc:
+                    await self.dead_letter(value, f"undecodable facts: {type(exc).__name__}")
+                    continue
+                self.apply(await self.state_retrying(partition), batch)
+            state = self.partitions.get(partition) or await self.state_retrying(partition)
+            # Only here, in order: the checkpoint moves once all earlier records are applied.
             through = headers.get(facts.HEADER_THROUGH)
             if through:
                 state.through = max(state.through, int(through))
@@ -157,19 +191,50 @@ class MetricsWorker:
             self.metrics.through.labels(str(state.partition)).set(state.through)
         took = time.perf_counter() - started
         self.metrics.flush.observe(took)
-        if should_pause(records, waiting):
-            await self.pause(min(took, PAUSE_MAX_S))
+        if should_pause(records, self.caught_up()):
+            await self.pause(min(took * PAUSE_FLUSHES, PAUSE_MAX_S))
 
     async def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or until a record says cohorts has caught up."""
         started = time.perf_counter()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.caught_up.wait(), seconds)
+        deadline = started + seconds
+        while not self.caught_up() and (left := deadline - time.perf_counter()) > 0:
+            self.plain_arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.plain_arrived.wait(), left)
         self.metrics.paused.inc(time.perf_counter() - started)
 
-    def note_arrival(self, headers: Any) -> None:
-        """Called for each record as it reaches the agent's buffer, before its batch."""
+    def apply(self, state: PartitionState, batch: list[facts.Fact]) -> None:
+        for fact in batch:
+            outcome = "applied" if state.apply(fact) else "stale"
+            self.metrics.facts.labels(outcome).inc()
+
+    def note_arrival(self, partition: int, offset: int, headers: Any, value: bytes) -> None:
+        """Called for each record as faust takes it off the consumer (ArrivalSchema).
+
+        Between flushes its facts are applied at once, so a pause costs no work later: a
+        fact is absolute and carries its version, so applying a citizen's facts before
+        an earlier record's is harmless (the older is refused), and a flush that holds
+        facts of records not yet acknowledged only makes their redelivery stale."""
         if not any(key == facts.HEADER_MORE for key, _ in headers or ()):
-            self.caught_up.set()
+            self.plain[partition] = max(self.plain.get(partition, -1), offset)
+            self.plain_arrived.set()
+        state = self.partitions.get(partition)
+        if state is None or self.flushing or offset <= self.taken.get(partition, -1):
+            return
+        try:
+            batch = facts.decode(value)
+        except (ValueError, TypeError, KeyError, IndexError):
+            return  # the agent dead-letters it
+        try:
+            self.apply(state, batch)
+        except Exception:
+            # Never raise into faust's decoding, which would drop the record: the agent
+            # applies it again (what was applied here is then stale) and fails as before.
+            log.exception("applying arriving facts failed; left to the agent",
+                          partition=partition, offset=offset)
+            return
+        self.early.add((partition, offset))
 
     async def dead_letter(self, value: bytes, reason: str) -> None:
         assert self.producer is not None
@@ -186,19 +251,12 @@ def register_agents(app: faust.App, source: faust.TopicT, worker: MetricsWorker)
 
     @app.agent(source, name="count_indicator_members")
     async def count_indicator_members(stream: Any) -> None:
-        def arrived(value: Any) -> Any:
-            event = stream.current_event
-            if event is not None:
-                worker.note_arrival(event.message.headers)
-            return value
-
-        stream.add_processor(arrived)
         async for batch in stream.take_events(BATCH_RECORDS, within=BATCH_WITHIN_S):
             # The batch is flushed to PostgreSQL before faust may acknowledge it; if it
             # raises, the watchdog ends the worker with the batch unacknowledged.
             await watchdog.guard("count_indicator_members", worker.process(
                 [(e.message.partition, e.value, dict(e.message.headers or ()))
-                 for e in batch], functools.partial(records_waiting, app, batch)))
+                 for e in batch], [e.message.offset for e in batch]))
             observe_lag(app, worker.metrics.lag, batch)
 
     @app.on_partitions_revoked.connect

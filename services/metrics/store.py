@@ -3,6 +3,9 @@
 The flush writes the changed counts, the changed citizens' cells and the partition's
 checkpoint together (the tracking-table pattern), so what PostgreSQL holds is always a
 state the stream really passed through — a restarted worker continues from it exactly.
+A flush may hold facts of records not yet acknowledged (applied as they arrived, see
+agents.py): facts are absolute and versioned, so their redelivery after a crash is stale,
+and the checkpoint moves only with the records processed in order.
 """
 
 from __future__ import annotations

@@ -4,9 +4,14 @@ every change of a pooled value as a revision, and drops a cell that empties."""
 import asyncio
 
 import asyncpg
+from prometheus_client import CollectorRegistry
 
+from kommunepuls import facts
+from kommunepuls.config import Settings
 from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell
 from kommunepuls.facts import Fact, pack_all
+from kommunepuls.kafka import topic_name
+from services.metrics.agents import MetricsWorker
 from services.metrics.state import PartitionState
 from services.metrics.store import flush, load_partition
 
@@ -82,3 +87,47 @@ async def test_two_workers_flushing_the_same_cells_at_once_add_up(db: asyncpg.Po
         SELECT DISTINCT ON (indicator, municipality, period, grp) numerator, denominator
         FROM indicator_revisions ORDER BY indicator, municipality, period, grp, id DESC""")
     assert len(latest) == 300 and {tuple(r) for r in latest} == {(2, 5)}
+
+
+async def test_facts_applied_as_they_arrive_are_counted_once_and_survive_a_redelivery(
+        settings: Settings, db: asyncpg.Pool) -> None:
+    def worker() -> MetricsWorker:
+        return MetricsWorker(settings, CollectorRegistry(),
+                             topic_name(settings, settings.topic_dead_letters))
+
+    more = [(facts.HEADER_MORE, b"1")]
+    first = facts.encode([Fact("a", 1, 10, pack_all([DEN, NUM]))])
+    # a leaves the numerator and b enters the denominator while the worker pauses.
+    second = facts.encode([Fact("a", 2, 10, pack_all([DEN]))])
+    third = facts.encode([Fact("b", 3, 10, pack_all([DEN]))])
+    w = worker()
+    try:
+        await w.process([(0, first, {facts.HEADER_THROUGH: b"1"})], [0])
+        assert await rows(db) == [(-1, 1, 1, 1)]
+        w.note_arrival(0, 1, more, second)
+        w.flushing = True  # a record that arrives during a flush is left to the agent
+        w.note_arrival(0, 2, [], third)
+        w.flushing = False
+        assert w.early == {(0, 1)} and w.partitions[0].totals[pack_all([DEN])[0]] == 1
+        assert await rows(db) == [(-1, 1, 1, 1)]  # applied, not yet written
+        await w.process([(0, second, dict(more)), (0, third, {facts.HEADER_THROUGH: b"3"})],
+                        [1, 2])
+        # 0 of 2, through 3; each fact applied once (the early one is not applied again).
+        assert await rows(db) == [(-1, 0, 2, 3)]
+        assert await revisions(db) == [(1, 1, 1), (0, 2, 3)]
+        assert w.metrics.facts.labels("applied")._value.get() == 3
+        assert w.metrics.facts.labels("stale")._value.get() == 0
+        assert not w.early
+    finally:
+        await w.io.close()
+    # A crash before the acknowledgement: a new worker gets the records again. They are
+    # stale against what was flushed, so nothing is counted twice.
+    again = worker()
+    try:
+        await again.process([(0, first, {}), (0, second, dict(more)),
+                             (0, third, {facts.HEADER_THROUGH: b"3"})], [0, 1, 2])
+        assert again.metrics.facts.labels("stale")._value.get() == 3
+    finally:
+        await again.io.close()
+    assert await rows(db) == [(-1, 0, 2, 3)]
+    assert await revisions(db) == [(1, 1, 1), (0, 2, 3)]
