@@ -119,6 +119,11 @@ class PartitionState:
         """(position, day, packed cells) of a citizen held in the state."""
         return decode_citizen(self.citizens[citizen_key(citizen_id)])
 
+    def citizen_runs(self, citizen_id: str) -> tuple[int, int, list[int]]:
+        """(position, day, cells as runs: facts.to_runs) of a citizen held in the state."""
+        position, day, *runs = _numbers(self.citizens[citizen_key(citizen_id)])
+        return position, day, runs
+
     def dirty_counts(self) -> dict[CountKey, Count]:
         """Current counts of every key a dirty cell belongs to (zero counts included)."""
         return self._counts(self.dirty_denominators())

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from kommunepuls.facts import PART_BIT, key_columns
+from kommunepuls.facts import PART_BIT, key_columns, runs_literal
 from kommunepuls.storage.arrays import literal
 from kommunepuls.storage.event_store import read_checkpoint, write_checkpoint
 from services.metrics.state import PartitionState
@@ -161,10 +161,10 @@ async def _add_counts(conn: asyncpg.Connection, cells: list[int], changes: dict[
 
 async def _write_citizens(conn: asyncpg.Connection, state: PartitionState) -> None:
     for ids in _chunks(sorted(state.dirty_citizens)):
-        rows = [state.citizen(c) for c in ids]
+        rows = [state.citizen_runs(c) for c in ids]
         await conn.execute(
             _UPSERT_CITIZENS, state.partition, ids,
             literal([position for position, _, _ in rows]),
             literal([date.fromordinal(day) for _, day, _ in rows]),
             # One literal per citizen: unnest of a 2-D array would flatten their cells.
-            [literal(cells) for _, _, cells in rows])
+            [runs_literal(runs) for _, _, runs in rows])

@@ -1,11 +1,24 @@
 """Cells travel as runs of consecutive months; the encoding must give back exactly the cells."""
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kommunepuls import facts
 from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell
-from kommunepuls.facts import MONTH_STEP, PART_BIT, Fact, decode, encode, from_runs, pack, to_runs
+from kommunepuls.facts import (
+    MONTH_STEP,
+    PART_BIT,
+    Fact,
+    decode,
+    encode,
+    from_runs,
+    pack,
+    runs_literal,
+    to_runs,
+)
+from kommunepuls.storage.arrays import literal
 
 packed_cells = st.lists(st.integers(0, 2**34), max_size=60).map(lambda c: tuple(sorted(c)))
 
@@ -32,3 +45,21 @@ def test_a_record_of_the_first_format_is_still_read() -> None:
     old = orjson.dumps([("c1", 42, 737000, [5, 7])])
     assert decode(old) == [Fact("c1", 42, 737000, (5, 7))]
     assert decode(encode([Fact("c1", 42, 737000, (5, 7))])) == [Fact("c1", 42, 737000, (5, 7))]
+
+
+@given(packed_cells, st.integers(1, 4))
+def test_a_runs_literal_is_the_array_literal_of_the_cells(cells: tuple[int, ...],
+                                                          limit: int) -> None:
+    # Small cache limits make it fill and empty within one literal.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(facts, "_RUN_TEXT_LIMIT", limit)
+        for _ in range(2):  # the second time from the cache
+            assert runs_literal(to_runs(cells)) == literal(cells)
+    assert runs_literal([]) == "{}"
+
+
+def test_a_runs_literal_spells_out_each_run() -> None:
+    step = MONTH_STEP
+    cells = (5, 5 + step, 5 + 2 * step, 9000, 9000 + step)
+    assert to_runs(cells) == [5, 3, 9000 - 5 - 2 * step, 2]
+    assert runs_literal(to_runs(cells)) == f"{{5,{5 + step},{5 + 2 * step},9000,{9000 + step}}}"
