@@ -14,7 +14,7 @@ rest as those runs, not as hundreds of ints.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain
@@ -159,14 +159,18 @@ def to_runs(cells: Sequence[int]) -> list[int]:
     return runs
 
 
-def from_runs(runs: Sequence[int]) -> tuple[int, ...]:
-    starts: list[range] = []
+def _run_bounds(runs: Sequence[int]) -> Iterator[tuple[int, int, int]]:
+    """(first cell, length, last cell) of each run of `to_runs`."""
     previous = 0
     for i in range(0, len(runs), 2):
         start = previous + runs[i]
         previous = start + (runs[i + 1] - 1) * MONTH_STEP
-        starts.append(range(start, previous + 1, MONTH_STEP))
-    return tuple(chain.from_iterable(starts))
+        yield start, runs[i + 1], previous
+
+
+def from_runs(runs: Sequence[int]) -> tuple[int, ...]:
+    return tuple(chain.from_iterable(range(start, last + 1, MONTH_STEP)
+                                     for start, _, last in _run_bounds(runs)))
 
 
 # The text of a run's cells, "c,c+step,...", by (first cell, length): runs recur across
@@ -180,18 +184,13 @@ _RUN_TEXT_LIMIT = 20_000
 def runs_literal(runs: Sequence[int]) -> str:
     """`storage.arrays.literal(from_runs(runs))`, built from cached text of each run."""
     texts: list[str] = []
-    previous = 0
     cache = _RUN_TEXT
-    for i in range(0, len(runs), 2):
-        start = previous + runs[i]
-        length = runs[i + 1]
-        previous = start + (length - 1) * MONTH_STEP
+    for start, length, last in _run_bounds(runs):
         text = cache.get((start, length))
         if text is None:
             if len(cache) >= _RUN_TEXT_LIMIT:
                 cache.clear()
-            text = cache[start, length] = ",".join(
-                map(str, range(start, previous + 1, MONTH_STEP)))
+            text = cache[start, length] = ",".join(map(str, range(start, last + 1, MONTH_STEP)))
         texts.append(text)
     return "{" + ",".join(texts) + "}"
 

@@ -208,11 +208,8 @@ _PART_OF: dict[str, int] = {
     "raskmelding": _SICKNESS,
 }
 _PLAN = fold_plan(_PART_OF)
-# The types no part of the state reads: leaving them out of fold's input changes nothing
-# but `events_through`. A samtale is two thirds of all events, so the cohorts worker reads
-# histories without these (event_store.read_histories), through a partial index that
-# leaves out the same types (migration 0007; tests/integration/test_query_plans.py fails
-# if the fold starts reading one of them).
+# Types no part of the state reads (samtale: two thirds of all events): the cohorts worker
+# reads histories without them, through migration 0007's partial index (test_query_plans).
 UNREAD_TYPES = frozenset({t.value for t in EventType} - _PLAN.keys())
 
 

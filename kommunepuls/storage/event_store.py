@@ -263,6 +263,9 @@ class History(NamedTuple):
     events: list[StoredEvent]  # in position order
 
 
+_TYPE_NAME = re.compile(r"[a-z_]+")  # names that need no escaping inside '...'
+
+
 def unread_predicate(types: Iterable[str]) -> str:
     """SQL leaving out these types: the partial index of migration 0007 has the same text,
     which is what lets the planner prove a query may use it."""
@@ -272,7 +275,6 @@ def unread_predicate(types: Iterable[str]) -> str:
     return "type NOT IN (" + ", ".join(f"'{t}'" for t in names) + ")" if names else "true"
 
 
-_TYPE_NAME = re.compile(r"[a-z_]+")
 # As _BY_CITIZEN, with each citizen's highest position beside its rows: the fact's version
 # must count every event (an unread one too), or the next segment naming that citizen
 # would have it evaluated again. A citizen with only unread events is one row of NULLs.
