@@ -108,7 +108,7 @@ async def test_facts_applied_as_they_arrive_are_counted_once_and_survive_a_redel
         w.flushing = True  # a record that arrives during a flush is left to the agent
         w.note_arrival(0, 2, [], third)
         w.flushing = False
-        assert w.early == {(0, 1)} and w.partitions[0].totals[pack_all([DEN])[0]] == 1
+        assert w.early == {(0, 1)} and w.partitions[0].total(pack_all([DEN])[0]) == 1
         assert await rows(db) == [(-1, 1, 1, 1)]  # applied, not yet written
         await w.process([(0, second, dict(more)), (0, third, {facts.HEADER_THROUGH: b"3"})],
                         [1, 2])

@@ -14,7 +14,13 @@ def test_facts_add_up_and_a_newer_fact_replaces_the_citizens_cells() -> None:
     assert state.count(KEY) == Count(1, 2)
     assert state.apply(Fact("a", 3, 10, pack_all([DEN])))  # a leaves the numerator
     assert state.count(KEY) == Count(0, 2)
-    assert state.dirty_counts() == {KEY: Count(0, 2)}
+    # Changes since the last flush: a's numerator came and went, two denominators came.
+    assert dict(state.dirty_cells) == {pack_all([DEN])[0]: 2, pack_all([NUM])[0]: 0}
+    state.clean()  # flushed: the changes become the flushed counts
+    assert state.count(KEY) == Count(0, 2) and not state.dirty_cells
+    assert state.apply(Fact("b", 4, 10, pack_all([DEN, NUM])))
+    assert state.count(KEY) == Count(1, 2)
+    assert dict(state.dirty_cells) == {pack_all([NUM])[0]: 1}
 
 
 def test_a_redelivered_or_older_fact_changes_nothing() -> None:
