@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import aclosing
 from datetime import date
 
 import asyncpg
@@ -16,7 +17,7 @@ from kommunepuls.domain.citizen import UNREAD_TYPES, fold
 from kommunepuls.domain.records import StoredEvent
 from kommunepuls.facts import Fact, packed_contributions
 from kommunepuls.segments import partition_for
-from kommunepuls.storage.event_store import History, iter_all, read_histories
+from kommunepuls.storage.event_store import History, iter_citizen_ids, read_histories
 
 
 def fact_for(citizen_id: str, events: list[StoredEvent], today: date,
@@ -43,16 +44,35 @@ async def iter_facts(pool: asyncpg.Pool, citizen_ids: Iterable[str],
     """The citizens' facts, a chunk at a time, each with whether it is the last (no
     citizens: one empty last chunk)."""
     ids = sorted(set(citizen_ids))
-    chunks = [ids[i:i + CITIZENS_PER_READ] for i in range(0, len(ids), CITIZENS_PER_READ)]
-    if not chunks:
+
+    async def chunks() -> AsyncIterator[list[str]]:
+        for i in range(0, len(ids), CITIZENS_PER_READ):
+            yield ids[i:i + CITIZENS_PER_READ]
+
+    async with aclosing(_facts_of(pool, chunks(), today)) as found:
+        async for item in found:
+            yield item
+
+
+async def _facts_of(pool: asyncpg.Pool, chunks: AsyncIterator[list[str]],
+                    today: date) -> AsyncIterator[tuple[list[Fact], bool]]:
+    """The facts of each chunk of citizens, with whether it is the last; the next chunk's
+    read runs while this one is folded. Shared by the live batches and the new-day sweep,
+    whose chunks come from a walk over the store's citizen ids instead of a list."""
+    chunk = await anext(chunks, None)
+    if chunk is None:
         yield [], True
         return
-    reading: asyncio.Future[dict[str, History]] | None = None
+    reading: asyncio.Future[dict[str, History]] | None = asyncio.ensure_future(
+        read_histories(pool, chunk, UNREAD_TYPES))
     try:
-        for i, chunk in enumerate(chunks):
-            by_citizen = await (reading or read_histories(pool, chunk, UNREAD_TYPES))
-            reading = (asyncio.ensure_future(read_histories(pool, chunks[i + 1], UNREAD_TYPES))
-                       if i + 1 < len(chunks) else None)
+        while reading is not None:
+            by_citizen = await reading
+            reading = None
+            following = await anext(chunks, None)
+            if following is not None:
+                reading = asyncio.ensure_future(
+                    read_histories(pool, following, UNREAD_TYPES))
             found = []
             for n, (citizen, (through, events)) in enumerate(by_citizen.items()):
                 if n % FOLDS_BETWEEN_YIELDS == 0:
@@ -67,19 +87,40 @@ async def iter_facts(pool: asyncpg.Pool, citizen_ids: Iterable[str],
             reading.cancel()
 
 
-async def sweep(pool: asyncpg.Pool, partitions: set[int], count: int,
-                today: date) -> list[Fact]:
-    """Re-evaluate every citizen of the given partitions (the day moved on).
+# Citizen ids are listed this many at a time: the sweep holds one page of ids (~0.6 MB)
+# besides the two chunks of histories, whatever the store's size.
+IDS_PER_PAGE = 5_000
 
-    Reads the store in position order and folds per citizen at the end: memory grows
-    with the partition's events, which is fine at today's volumes (see BENCHMARKS.md).
+
+async def _citizens_of(pool: asyncpg.Pool, partitions: set[int],
+                       count: int) -> AsyncIterator[list[str]]:
+    """Every stored citizen of the partitions, in chunks of CITIZENS_PER_READ."""
+    chunk: list[str] = []
+    async for page in iter_citizen_ids(pool, page=IDS_PER_PAGE):
+        for citizen in page:
+            if partition_for(citizen, count) in partitions:
+                chunk.append(citizen)
+                if len(chunk) == CITIZENS_PER_READ:
+                    yield chunk
+                    chunk = []
+    if chunk:
+        yield chunk
+
+
+async def sweep(pool: asyncpg.Pool, partitions: set[int], count: int,
+                today: date) -> AsyncIterator[tuple[list[Fact], bool]]:
+    """Re-evaluate every citizen of the given partitions (the day moved on), a chunk of
+    facts at a time.
+
+    Memory is bounded by a page of ids and two chunks of histories, not by the store: the
+    ids come from the citizen index, and the histories are read and folded as the live
+    batches do (without the types the fold never reads; each fact's version is the
+    citizen's highest position of any type).
     """
-    by_citizen: dict[str, list[StoredEvent]] = {}
-    async for batch in iter_all(pool):
-        for event in batch:
-            if partition_for(event.citizen_id, count) in partitions:
-                by_citizen.setdefault(event.citizen_id, []).append(event)
-    return [fact_for(c, events, today) for c, events in by_citizen.items()]
+    async with aclosing(_citizens_of(pool, partitions, count)) as chunks, \
+            aclosing(_facts_of(pool, chunks, today)) as found:
+        async for facts, last in found:
+            yield facts, last
 
 
 def by_partition(facts: Iterable[Fact], count: int) -> Iterator[tuple[int, list[Fact]]]:
