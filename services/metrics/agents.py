@@ -121,17 +121,32 @@ class MetricsWorker:
         # Records whose facts were applied as they arrived (note_arrival), not yet processed.
         self.early: set[tuple[int, int]] = set()
         self.flushing = False
+        # A partition's state is loaded when its first record arrives (note_arrival), not
+        # when the agent first processes one: until then its facts cannot be applied as
+        # they arrive. Loaded lazily, the three partitions a catch-up's first batch did not
+        # name had ~95 of ~120 records applied only after the pause, 0.6 s of the tail.
+        self.loads: dict[int, asyncio.Task[PartitionState]] = {}
 
     async def start(self) -> None:
         self.pool, self.producer = await self.io.open()
 
     async def state(self, partition: int) -> PartitionState:
-        assert self.pool is not None
         found = self.partitions.get(partition)
-        if found is None:
-            found = self.partitions[partition] = await load_partition(self.pool, partition)
-            log.info("loaded partition", partition=partition, citizens=len(found.citizens),
-                     through=found.through)
+        if found is not None:
+            return found
+        # One load a partition: a second load would replace a state facts were applied to.
+        loading = self.loads.get(partition)
+        failed = loading is not None and loading.done() and (
+            loading.cancelled() or loading.exception() is not None)
+        if loading is None or failed:
+            loading = self.loads[partition] = asyncio.ensure_future(self._load(partition))
+        return await asyncio.shield(loading)
+
+    async def _load(self, partition: int) -> PartitionState:
+        assert self.pool is not None
+        found = self.partitions[partition] = await load_partition(self.pool, partition)
+        log.info("loaded partition", partition=partition, citizens=len(found.citizens),
+                 through=found.through)
         return found
 
     async def state_retrying(self, partition: int) -> PartitionState:
@@ -157,6 +172,9 @@ class MetricsWorker:
             self.partitions.pop(partition, None)
             self.plain.pop(partition, None)
             self.taken.pop(partition, None)
+            loading = self.loads.pop(partition, None)
+            if loading is not None:
+                loading.cancel()  # a load finishing later would bring the state back
         self.early = {(p, o) for p, o in self.early if p not in partitions}
 
     def caught_up(self) -> bool:
@@ -224,6 +242,10 @@ class MetricsWorker:
             self.plain[partition] = max(self.plain.get(partition, -1), offset)
             self.plain_arrived.set()
         state = self.partitions.get(partition)
+        if state is None and partition not in self.loads and self.pool is not None:
+            loading = self.loads[partition] = asyncio.ensure_future(self._load(partition))
+            # A failed load is retried by the agent (state_retrying); only log it here.
+            loading.add_done_callback(_log_failed_load)
         if state is None or self.flushing or offset <= self.taken.get(partition, -1):
             return
         try:
@@ -246,6 +268,12 @@ class MetricsWorker:
                                service="metrics")
         self.metrics.dead.labels("metrics").inc()
         log.warning("dead-lettered a record", reason=reason)
+
+
+def _log_failed_load(loading: asyncio.Task[PartitionState]) -> None:
+    if not loading.cancelled() and loading.exception() is not None:
+        log.warning("loading a partition on arrival failed; the agent retries",
+                    error=repr(loading.exception()))
 
 
 def register_agents(app: faust.App, source: faust.TopicT, worker: MetricsWorker) -> None:

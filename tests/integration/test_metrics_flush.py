@@ -4,19 +4,22 @@ every change of a pooled value as a revision, and drops a cell that empties."""
 import asyncio
 
 import asyncpg
+import pytest
 from prometheus_client import CollectorRegistry
 
 from kommunepuls import facts
 from kommunepuls.config import Settings
-from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell
+from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell, Count, CountKey
 from kommunepuls.facts import Fact, pack_all
 from kommunepuls.kafka import topic_name
+from services.metrics import store
 from services.metrics.agents import MetricsWorker
 from services.metrics.state import PartitionState
 from services.metrics.store import flush, load_partition
 
 DEN = Cell("fsm_virksomhedsforloeb", "851", "2018-03", 1, DENOMINATOR)
 NUM = DEN._replace(part=NUMERATOR)
+KEY = CountKey("fsm_virksomhedsforloeb", "851", "2018-03", 1)
 
 
 async def rows(db: asyncpg.Pool) -> list[tuple[int, int, int, int]]:
@@ -131,3 +134,61 @@ async def test_facts_applied_as_they_arrive_are_counted_once_and_survive_a_redel
         await again.io.close()
     assert await rows(db) == [(-1, 0, 2, 3)]
     assert await revisions(db) == [(1, 1, 1), (0, 2, 3)]
+
+
+async def test_a_partition_is_loaded_when_its_first_record_arrives(
+        settings: Settings, db: asyncpg.Pool) -> None:
+    # Partition 1 has a stored citizen: its state must be loaded before facts are applied.
+    stored = PartitionState(1)
+    stored.apply(Fact("b", 1, 10, pack_all([DEN])))
+    stored.through = 1
+    await flush(db, [stored])
+    w = MetricsWorker(settings, CollectorRegistry(),
+                      topic_name(settings, settings.topic_dead_letters))
+    try:
+        await w.start()
+        more = [(facts.HEADER_MORE, b"1")]
+        first = facts.encode([Fact("a", 2, 10, pack_all([DEN, NUM]))])
+        w.note_arrival(1, 0, more, first)  # not loaded yet: left to the agent, load started
+        assert w.early == set() and 1 in w.loads
+        await w.loads[1]
+        assert w.partitions[1].count(KEY) == Count(0, 1)  # what was stored, nothing lost
+        w.note_arrival(1, 1, more, facts.encode([Fact("c", 3, 10, pack_all([DEN]))]))
+        assert w.early == {(1, 1)} and w.partitions[1].count(KEY) == Count(0, 2)
+        await w.process([(1, first, dict(more)),
+                         (1, facts.encode([Fact("c", 3, 10, pack_all([DEN]))]),
+                          {facts.HEADER_THROUGH: b"3"})], [0, 1])
+        # a came through the agent, c on arrival, b from the store: 1 of 3, once each.
+        assert await rows(db) == [(-1, 1, 3, 3)]
+        assert w.metrics.facts.labels("applied")._value.get() == 2
+        # A revoked partition's load is cancelled and its state dropped.
+        w.note_arrival(2, 0, more, first)
+        loading = w.loads[2]
+        w.forget({2})
+        await asyncio.gather(loading, return_exceptions=True)
+        assert loading.cancelled() and 2 not in w.partitions and 2 not in w.loads
+    finally:
+        await w.io.close()
+
+
+async def test_a_flush_of_many_citizens_in_small_chunks_writes_each_once(
+        db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Chunks of 3: rows are built ahead while the counts are written (two chunks' worth),
+    # the rest after; every citizen of both partitions is stored once, with its cells.
+    monkeypatch.setattr(store, "CHUNK", 3)
+    monkeypatch.setattr(store, "CITIZENS_BETWEEN_YIELDS", 2)
+    p0, p1 = PartitionState(0), PartitionState(1)
+    for n in range(7):
+        p0.apply(Fact(f"a{n}", n + 1, 10, pack_all([DEN] if n % 2 else [DEN, NUM])))
+    for n in range(5):
+        p1.apply(Fact(f"b{n}", n + 20, 10, pack_all([DEN])))
+    p0.through, p1.through = 7, 24
+    await flush(db, [p0, p1])
+    stored = {(r["partition"], r["citizen_id"]): (r["position"], tuple(r["cells"]))
+              for r in await db.fetch("SELECT * FROM citizen_contributions")}
+    assert stored == {
+        **{(0, f"a{n}"): (n + 1, pack_all([DEN] if n % 2 else [DEN, NUM])) for n in range(7)},
+        **{(1, f"b{n}"): (n + 20, pack_all([DEN])) for n in range(5)}}
+    # 4 of the 7 in partition 0 are in the numerator (a0, a2, a4, a6); 12 in the denominator.
+    assert await rows(db) == [(-1, 4, 12, 24)]
+    assert not p0.dirty_citizens and not p1.dirty_cells
