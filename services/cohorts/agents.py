@@ -171,6 +171,11 @@ class CohortsWorker:
         # each chunk's facts leave at once, so the metrics worker counts while the rest is
         # folded. `through` goes last, with the partition's final record (an empty one if
         # need be): metrics' checkpoint moves only once all the partition's facts are sent.
+        # A batch that evaluates nobody says no more is coming even if segments wait: the
+        # rest of a catch-up's segments hold citizens already evaluated (this one read
+        # their whole stored history), so the metrics worker's last flush can start now
+        # instead of after them (bench.stream: ~0.35 s of such batches at the end).
+        more = behind and bool(wanted)
         sending = []
         async for found, last in iter_facts(self.pool, wanted, today):
             self.remember(found)
@@ -178,7 +183,7 @@ class CohortsWorker:
             for partition in sorted(citizens) if last else sorted(grouped):
                 sending += await self.send(partition, grouped.get(partition, []),
                                            through.get(partition) if last else None,
-                                           "events", wait=False, more=behind or not last)
+                                           "events", wait=False, more=more or not last)
         await asyncio.gather(*sending)
         self.metrics.batch.observe(time.perf_counter() - started)
 
