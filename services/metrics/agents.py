@@ -126,10 +126,6 @@ class MetricsWorker:
         # they arrive. Loaded lazily, the three partitions a catch-up's first batch did not
         # name had ~95 of ~120 records applied only after the pause, 0.6 s of the tail.
         self.loads: dict[int, asyncio.Task[PartitionState]] = {}
-        # Records that arrived during a flush: applied as soon as it ends, not left to the
-        # agent's next batch (at the end of a catch-up that batch is the tail: ~25 records
-        # that arrived during an earlier flush took 0.2 s before the last flush began).
-        self.held: list[tuple[int, int, bytes]] = []
 
     async def start(self) -> None:
         self.pool, self.producer = await self.io.open()
@@ -169,13 +165,9 @@ class MetricsWorker:
             await flush_partitions(self.pool, states)
         finally:
             self.flushing = False
-            held, self.held = self.held, []
-            for partition, offset, value in held:
-                self.apply_early(partition, offset, value)
 
     def forget(self, partitions: set[int]) -> None:
         # Everything is flushed before a batch is acknowledged: nothing to save here.
-        self.held = [h for h in self.held if h[0] not in partitions]
         for partition in partitions:
             self.partitions.pop(partition, None)
             self.plain.pop(partition, None)
@@ -249,20 +241,12 @@ class MetricsWorker:
         if not any(key == facts.HEADER_MORE for key, _ in headers or ()):
             self.plain[partition] = max(self.plain.get(partition, -1), offset)
             self.plain_arrived.set()
-        if (partition not in self.partitions and partition not in self.loads
-                and self.pool is not None):
+        state = self.partitions.get(partition)
+        if state is None and partition not in self.loads and self.pool is not None:
             loading = self.loads[partition] = asyncio.ensure_future(self._load(partition))
             # A failed load is retried by the agent (state_retrying); only log it here.
             loading.add_done_callback(_log_failed_load)
-        if self.flushing:
-            self.held.append((partition, offset, value))
-        else:
-            self.apply_early(partition, offset, value)
-
-    def apply_early(self, partition: int, offset: int, value: bytes) -> None:
-        """Apply a record's facts before the agent processes it (it then skips them)."""
-        state = self.partitions.get(partition)
-        if state is None or offset <= self.taken.get(partition, -1):
+        if state is None or self.flushing or offset <= self.taken.get(partition, -1):
             return
         try:
             batch = facts.decode(value)

@@ -12,7 +12,7 @@ from kommunepuls.config import Settings
 from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell, Count, CountKey
 from kommunepuls.facts import Fact, pack_all
 from kommunepuls.kafka import topic_name
-from services.metrics import agents, store
+from services.metrics import store
 from services.metrics.agents import MetricsWorker
 from services.metrics.state import PartitionState
 from services.metrics.store import flush, load_partition
@@ -192,33 +192,3 @@ async def test_a_flush_of_many_citizens_in_small_chunks_writes_each_once(
     # 4 of the 7 in partition 0 are in the numerator (a0, a2, a4, a6); 12 in the denominator.
     assert await rows(db) == [(-1, 4, 12, 24)]
     assert not p0.dirty_citizens and not p1.dirty_cells
-
-
-async def test_a_record_that_arrives_during_a_flush_is_applied_when_it_ends(
-        settings: Settings, db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
-    w = MetricsWorker(settings, CollectorRegistry(),
-                      topic_name(settings, settings.topic_dead_letters))
-    more = [(facts.HEADER_MORE, b"1")]
-    arriving = facts.encode([Fact("d", 5, 10, pack_all([DEN]))])
-    during: list[tuple[set[tuple[int, int]], list[tuple[int, int, bytes]]]] = []
-
-    async def flush_meanwhile(pool: asyncpg.Pool, states: list[PartitionState]) -> int:
-        w.note_arrival(0, 1, more, arriving)  # the dirty state is being written: held
-        during.append((set(w.early), list(w.held)))
-        return await flush(pool, states)
-
-    monkeypatch.setattr(agents, "flush_partitions", flush_meanwhile)
-    try:
-        await w.process([(0, facts.encode([Fact("a", 1, 10, pack_all([DEN, NUM]))]),
-                          {facts.HEADER_THROUGH: b"1"})], [0])
-        assert during == [(set(), [(0, 1, arriving)])]
-        # Applied once the flush ended (not written yet), and skipped by the agent later.
-        assert w.early == {(0, 1)} and not w.held
-        assert w.partitions[0].count(KEY) == Count(1, 2)
-        assert await rows(db) == [(-1, 1, 1, 1)]
-        monkeypatch.setattr(agents, "flush_partitions", flush)
-        await w.process([(0, arriving, {facts.HEADER_THROUGH: b"5"})], [1])
-        assert await rows(db) == [(-1, 1, 2, 5)]
-        assert w.metrics.facts.labels("applied")._value.get() == 2
-    finally:
-        await w.io.close()
