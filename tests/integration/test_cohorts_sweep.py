@@ -18,12 +18,11 @@ from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR
 from kommunepuls.facts import Fact, unpack
 from kommunepuls.reference import municipalities
 from kommunepuls.segments import partition_for
-from kommunepuls.storage.event_store import _CITIZEN_IDS, iter_citizen_ids, read_citizens
+from kommunepuls.storage.event_store import iter_citizen_ids, read_citizens
 from services.cohorts import evaluate
 from services.cohorts.evaluate import fact_for, sweep
 from services.ingest.intake import IntakeMetrics, RawItem, ingest_items
 from tests.integration.simulated_store import load_simulated
-from tests.integration.test_query_plans import plan_of
 
 TODAY = date(2019, 7, 15)
 COUNT = 4
@@ -140,32 +139,3 @@ async def test_the_sweep_gives_each_citizen_of_the_swept_partitions_one_fact_of_
 async def test_an_empty_store_sweeps_no_citizen(db: asyncpg.Pool) -> None:
     assert await swept(db, {0, 1, 2, 3}) == []
     assert [page async for page in iter_citizen_ids(db)] == []
-
-
-async def test_the_citizen_ids_are_listed_once_each_by_index_before_any_analyse(
-        db: asyncpg.Pool) -> None:
-    # 2,000 citizens with 20 events each, never analysed (a fresh platform): the walk must
-    # still descend the index once per citizen, never scan the table. SELECT DISTINCT, on
-    # a store not yet vacuumed, scanned the whole table for each page (event_store.py).
-    citizens = 2_000
-    await db.execute(f"""
-        INSERT INTO events (position, event_id, citizen_id, municipality, type,
-                            schema_version, occurred_at, recorded_at, source, data, body_hash)
-        SELECT g, gen_random_uuid(), 'c' || (g % {citizens}), '851', 'samtale', 2,
-               '2018-03-01', now(), 's', '{{}}'::jsonb, '\\x00'
-        FROM generate_series(1, 20 * {citizens}) g""")
-    async with db.acquire() as conn:
-        for mode in ("auto", "force_generic_plan"):
-            await conn.execute(f"SET plan_cache_mode = {mode}")
-            plan = {(n["Node Type"], n.get("Relation Name"))
-                    for n in await plan_of(conn, _CITIZEN_IDS, "", 300)}
-            assert ("Seq Scan", "events") not in plan, (mode, plan)
-            assert ("Index Only Scan", "events") in plan or ("Index Scan", "events") in plan
-        await conn.execute("RESET plan_cache_mode")
-    pages = [page async for page in iter_citizen_ids(db, page=300)]
-    assert [len(p) for p in pages] == [300] * 6 + [200]
-    listed = [c for page in pages for c in page]
-    assert listed == [r[0] for r in await db.fetch(
-        "SELECT DISTINCT citizen_id FROM events ORDER BY citizen_id")]
-    # A page that ends exactly at the last id: no empty page after it.
-    assert [len(p) async for p in iter_citizen_ids(db, page=1_000)] == [1_000, 1_000]

@@ -18,9 +18,11 @@ from kommunepuls.domain.citizen import UNREAD_TYPES
 from kommunepuls.storage.arrays import literal
 from kommunepuls.storage.event_store import (
     _BY_CITIZEN,
+    _CITIZEN_IDS,
     _KNOWN,
     History,
     history_query,
+    iter_citizen_ids,
     read_citizens,
     read_histories,
 )
@@ -41,13 +43,18 @@ async def plan_of(conn: asyncpg.Connection, query: str, *args: Any) -> list[dict
     return nodes(explained[0]["Plan"])
 
 
-async def test_a_citizens_history_is_read_by_index_before_any_analyse(db: asyncpg.Pool) -> None:
+async def fill_store(db: asyncpg.Pool) -> None:
+    """CITIZENS citizens (c0, c1, ...) with 20 samtale events each, never analysed."""
     await db.execute(f"""
         INSERT INTO events (position, event_id, citizen_id, municipality, type,
                             schema_version, occurred_at, recorded_at, source, data, body_hash)
         SELECT g, gen_random_uuid(), 'c' || (g % {CITIZENS}), '851', 'samtale', 1,
                '2018-03-01', now(), 's', '{{}}'::jsonb, '\\x00'
         FROM generate_series(1, 20 * {CITIZENS}) g""")
+
+
+async def test_a_citizens_history_is_read_by_index_before_any_analyse(db: asyncpg.Pool) -> None:
+    await fill_store(db)
     wanted = [f"c{i}" for i in range(0, CITIZENS, 20)]  # 100 citizens, 20 events each
     async with db.acquire() as conn:
         history_plan = await plan_of(conn, _BY_CITIZEN, wanted)
@@ -161,3 +168,26 @@ async def test_the_flushs_lookups_go_by_index_in_their_generic_plans(
     left = await db.fetchval("SELECT count(*) FROM indicator_counts "
                              "WHERE period = '2018-03' AND grp = 1")
     assert left == 98 - 50
+
+
+async def test_the_citizen_ids_are_listed_once_each_by_index_before_any_analyse(
+        db: asyncpg.Pool) -> None:
+    # The new-day sweep's walk over the citizens (services/cohorts/evaluate.py) must still
+    # descend the index once per citizen, never scan the table. SELECT DISTINCT, on a
+    # store not yet vacuumed, scanned the whole table for each page (event_store.py).
+    await fill_store(db)
+    async with db.acquire() as conn:
+        for mode in ("auto", "force_generic_plan"):
+            await conn.execute(f"SET plan_cache_mode = {mode}")
+            plan = {(n["Node Type"], n.get("Relation Name"))
+                    for n in await plan_of(conn, _CITIZEN_IDS, "", 300)}
+            assert ("Seq Scan", "events") not in plan, (mode, plan)
+            assert ("Index Only Scan", "events") in plan or ("Index Scan", "events") in plan
+        await conn.execute("RESET plan_cache_mode")
+    pages = [page async for page in iter_citizen_ids(db, page=300)]
+    assert [len(p) for p in pages] == [300] * 6 + [200]
+    listed = [c for page in pages for c in page]
+    assert listed == [r[0] for r in await db.fetch(
+        "SELECT DISTINCT citizen_id FROM events ORDER BY citizen_id")]
+    # A page that ends exactly at the last id: no empty page after it.
+    assert [len(p) async for p in iter_citizen_ids(db, page=1_000)] == [1_000, 1_000]
