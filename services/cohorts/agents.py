@@ -120,6 +120,22 @@ class CohortsWorker:
             return []
         return futures
 
+    async def send_chunk(self, found: list[facts.Fact], last: bool, partitions: Iterable[int],
+                         reason: str, *, through: dict[int, int] | None = None,
+                         more: bool = False) -> list[asyncio.Future[Any]]:
+        """Remember and send a chunk of facts by partition, without waiting for the broker;
+        return the acknowledgements' futures. Every chunk but the last says `more`; the
+        last names each of `partitions` (an empty record if need be) and carries its
+        `through`: the metrics side moves its checkpoint, or ends its pause, only then."""
+        self.remember(found)
+        grouped = dict(by_partition(found, self.settings.kafka_partitions))
+        sending = []
+        for partition in sorted(partitions) if last else sorted(grouped):
+            sending += await self.send(partition, grouped.get(partition, []),
+                                       (through or {}).get(partition) if last else None,
+                                       reason, wait=False, more=more or not last)
+        return sending
+
     async def process(self, records: list[tuple[int, bytes]], *, behind: bool = False) -> None:
         """Evaluate the citizens of a batch of segments and send their facts; `behind`:
         at least another batch is already waiting."""
@@ -178,12 +194,8 @@ class CohortsWorker:
         more = behind and bool(wanted)
         sending = []
         async for found, last in iter_facts(self.pool, wanted, today):
-            self.remember(found)
-            grouped = dict(by_partition(found, self.settings.kafka_partitions))
-            for partition in sorted(citizens) if last else sorted(grouped):
-                sending += await self.send(partition, grouped.get(partition, []),
-                                           through.get(partition) if last else None,
-                                           "events", wait=False, more=more or not last)
+            sending += await self.send_chunk(found, last, citizens, "events", through=through,
+                                             more=more)
         await asyncio.gather(*sending)
         self.metrics.batch.observe(time.perf_counter() - started)
 
@@ -219,13 +231,8 @@ class CohortsWorker:
             sending: list[asyncio.Future[Any]] = []
             async with aclosing(sweep(self.pool, stale, count, today)) as chunks:
                 async for found, last in chunks:
-                    self.remember(found)
                     await asyncio.gather(*sending)
-                    sending = []
-                    grouped = dict(by_partition(found, count))
-                    for partition in sorted(stale) if last else sorted(grouped):
-                        sending += await self.send(partition, grouped.get(partition, []), None,
-                                                   "new_day", wait=False, more=not last)
+                    sending = await self.send_chunk(found, last, stale, "new_day")
                     swept += len(found)
             await asyncio.gather(*sending)
             log.info("swept citizens for a new day", day=today.isoformat(), citizens=swept)

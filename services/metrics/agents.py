@@ -134,13 +134,17 @@ class MetricsWorker:
         found = self.partitions.get(partition)
         if found is not None:
             return found
-        # One load a partition: a second load would replace a state facts were applied to.
+        return await asyncio.shield(self._loading(partition))
+
+    def _loading(self, partition: int) -> asyncio.Task[PartitionState]:
+        """The partition's load, started unless one is running or done (one load a
+        partition: a second would replace a state facts were applied to)."""
         loading = self.loads.get(partition)
         failed = loading is not None and loading.done() and (
             loading.cancelled() or loading.exception() is not None)
         if loading is None or failed:
             loading = self.loads[partition] = asyncio.ensure_future(self._load(partition))
-        return await asyncio.shield(loading)
+        return loading
 
     async def _load(self, partition: int) -> PartitionState:
         assert self.pool is not None
@@ -243,9 +247,8 @@ class MetricsWorker:
             self.plain_arrived.set()
         state = self.partitions.get(partition)
         if state is None and partition not in self.loads and self.pool is not None:
-            loading = self.loads[partition] = asyncio.ensure_future(self._load(partition))
             # A failed load is retried by the agent (state_retrying); only log it here.
-            loading.add_done_callback(_log_failed_load)
+            self._loading(partition).add_done_callback(_log_failed_load)
         if state is None or self.flushing or offset <= self.taken.get(partition, -1):
             return
         try:
