@@ -38,6 +38,7 @@ from bench.ingest import JWT_SECRET, MUNICIPALITIES, CpuMeter, Database, family,
 from kommunepuls.auth import Role, issue_token
 from kommunepuls.client import publish_kafka, seal_batch, validate
 from kommunepuls.config import Settings, load_settings
+from kommunepuls.domain.examples import EXAMPLE_CPR
 from kommunepuls.embedded.broker import TansuBroker, free_port
 from kommunepuls.embedded.postgres import EmbeddedPostgres
 from kommunepuls.embedded.process import die_with_parent, stop_process
@@ -97,10 +98,10 @@ def micro_costs(values: list[dict[str, Any]], key: PrivateKey, batch: int) -> di
         seal_batch(sample[start:start + batch], key.public_key)
     costs["seal + NDJSON, per event (client, ~30 events/citizen)"] = (
         (time.process_time() - started) / len(sample) * 1e6)
-    sealed = [seal_cpr(key.public_key, "0101901234") for _ in range(300)]
+    sealed = [seal_cpr(key.public_key, EXAMPLE_CPR) for _ in range(300)]
     started = time.process_time()
     for _ in range(300):
-        seal_cpr(key.public_key, "0101901234")
+        seal_cpr(key.public_key, EXAMPLE_CPR)
     costs["seal one CPR (X25519 sealed box)"] = (time.process_time() - started) / 300 * 1e6
     opener = Opener(key)
     started = time.process_time()
