@@ -18,6 +18,7 @@ from kommunepuls import facts, segments
 from kommunepuls.clock import platform_today
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
+from kommunepuls.storage.event_store import read_broker_epoch
 from kommunepuls.streaming import (
     Connections,
     consumer_lag_gauge,
@@ -94,6 +95,7 @@ class CohortsWorker:
         # Batches and clock ticks take turns: facts of one partition must leave in the
         # order they were evaluated, or an older evaluation could overwrite a newer one.
         self.turn = asyncio.Lock()
+        self.broker_epoch: int | None = None  # as last read (event_store.read_broker_epoch)
 
     async def start(self) -> None:
         self.pool, self.producer = await self.io.open()
@@ -150,6 +152,7 @@ class CohortsWorker:
 
             async def step() -> None:
                 assert self.pool is not None
+                await self.forget_if_broker_lost()
                 await self.sweep_if_new_day(partitions,
                                             await platform_today(self.settings, self.pool))
 
@@ -159,6 +162,7 @@ class CohortsWorker:
         assert self.pool is not None
         started = time.perf_counter()
         today = await platform_today(self.settings, self.pool)
+        await self.forget_if_broker_lost()
         partitions = sorted({p for p, _ in records})
         await self.sweep_if_new_day(partitions, today)
         citizens: dict[int, dict[str, int]] = {}  # partition -> citizen -> newest position
@@ -198,6 +202,20 @@ class CohortsWorker:
                                              more=more)
         await asyncio.gather(*sending)
         self.metrics.batch.observe(time.perf_counter() - started)
+
+    async def forget_if_broker_lost(self) -> None:
+        """After `kommunepuls recover` (the broker lost its data), forget which citizens were
+        evaluated and which days were swept: their facts may have been lost before the
+        metrics worker counted them. The relay publishes their events again, and skipped
+        as already evaluated they would never be counted (tests/integration/test_faults.py)."""
+        assert self.pool is not None
+        epoch = await read_broker_epoch(self.pool)
+        if self.broker_epoch is not None and epoch != self.broker_epoch:
+            log.warning("the broker lost its data; evaluating citizens again",
+                        broker_epoch=epoch, forgotten=len(self.evaluated))
+            self.evaluated.clear()
+            self.evaluated_day.clear()
+        self.broker_epoch = epoch
 
     async def sweep_if_new_day(self, partitions: list[int], today: date) -> None:
         """Windows move with the clock: on a new day, re-evaluate every citizen."""

@@ -23,6 +23,8 @@ from kommunepuls.kafka import make_producer, topic_name
 from kommunepuls.logs import get_logger
 from kommunepuls.storage.event_store import (
     APPENDED_CHANNEL,
+    advance_checkpoint,
+    bump_broker_epoch,
     head_position,
     read_after,
     read_checkpoint,
@@ -81,10 +83,13 @@ class Relay:
             return 0
         self.metrics.lag_seconds.set(max(0.0, time.time() - events[0].recorded_at.timestamp()))
         sent = await publish(producer, self.topic, events, self.settings)
-        await write_checkpoint(self.pool, self.checkpoint, events[-1].position)
         self.metrics.published.inc(len(events))
         self.metrics.segments.inc(sent)
-        self.metrics.lag_events.set(head - events[-1].position)
+        if await advance_checkpoint(self.pool, self.checkpoint, after, events[-1].position):
+            self.metrics.lag_events.set(head - events[-1].position)
+        else:
+            # `recover` rewound the relay while this batch was out: go on from there.
+            log.warning("relay checkpoint moved meanwhile; keeping it", read=after)
         return len(events)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -149,14 +154,19 @@ async def rewind_to_durable(pool: asyncpg.Pool, partitions: int) -> tuple[int, i
     """After the broker lost its data: move the relay back to where every metrics partition
     has durably processed case-events, so what was published but never counted is
     published again (consumers drop what they already have). Returns (old, new)."""
-    old = await read_checkpoint(pool, CHECKPOINT)
-    rows = await pool.fetch("SELECT name, position FROM checkpoints WHERE name LIKE 'metrics:p%'")
-    reached = {r["name"]: r["position"] for r in rows}
-    durable = min((reached.get(f"metrics:p{p}", 0) for p in range(partitions)), default=0)
-    new = min(old, durable)
-    if new != old:
-        await write_checkpoint(pool, CHECKPOINT, new)
-        log.info("relay rewound after broker loss", old=old, new=new)
+    async with pool.acquire() as conn, conn.transaction():
+        # The cohorts worker forgets which citizens it evaluated, and which days it swept,
+        # when the epoch moves: their facts may have been lost with the broker.
+        epoch = await bump_broker_epoch(conn)
+        old = await read_checkpoint(conn, CHECKPOINT)
+        rows = await conn.fetch(
+            "SELECT name, position FROM checkpoints WHERE name LIKE 'metrics:p%'")
+        reached = {r["name"]: r["position"] for r in rows}
+        durable = min((reached.get(f"metrics:p{p}", 0) for p in range(partitions)), default=0)
+        new = min(old, durable)
+        if new != old:
+            await write_checkpoint(conn, CHECKPOINT, new)
+    log.info("relay rewound after broker loss", old=old, new=new, broker_epoch=epoch)
     return old, new
 
 

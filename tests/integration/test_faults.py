@@ -203,6 +203,66 @@ async def test_nothing_is_lost_or_double_counted_when_any_component_is_killed(
                                                       if isinstance(e.envelope.get("cpr"), str)})
 
 
+async def cohorts_settled(settings: Settings, events: int, budget_s: float = 60) -> None:
+    """Until the cohorts worker has folded `events` events and its batches have stopped
+    (its facts are then on cohort-facts)."""
+    url = f"http://127.0.0.1:{settings.cohorts_web_port}/metrics"
+    deadline = time.monotonic() + budget_s
+    last: tuple[float, float] | None = None
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            text = (await client.get(url)).text
+            now = (sample(text, "kommunepuls_cohorts_events_processed_total"),
+                   sample(text, "kommunepuls_cohorts_batch_duration_seconds_count"))
+            if now[0] >= events and now == last:
+                return
+            last = now
+            await asyncio.sleep(1.5)
+    raise AssertionError(f"cohorts did not settle in {budget_s}s: {last}")
+
+
+def sample(text: str, name: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith(name + " ") or line.startswith(name + "{"))
+
+
+async def test_facts_the_broker_lost_before_they_were_counted_are_sent_again(
+        platform: Platform) -> None:
+    """Cohorts has evaluated every citizen and sent their facts, but the broker loses them
+    before the metrics worker counted any. After `recover` the relay publishes the events
+    again, and cohorts must evaluate those citizens again, not skip them as already done."""
+    settings = platform.start_servers()
+    await platform.postgres.ensure_database()
+    conn = await connect(settings)
+    await migrate(conn, settings.database_schema)
+    await conn.close()
+    await ensure_topics(settings)
+    for name in ("ingest", "cohorts"):
+        await asyncio.to_thread(platform.spawn, name)
+    config = SimConfig(seed=5, citizens=120, end=TODAY)
+    await run_simulation(settings, config, ingest_url=f"http://127.0.0.1:{settings.ingest_port}",
+                         speed=0, drive_clock=False)
+    pool = await create_pool(settings, max_size=2)
+    try:
+        stored = await pool.fetchval("SELECT count(*) FROM events")
+        await cohorts_settled(settings, stored)
+        await asyncio.to_thread(platform.kill_and_restart, "broker")
+        await asyncio.to_thread(platform.spawn, "metrics")
+        deadline = time.monotonic() + 60
+        while True:
+            batch, _ = await recompute_counts(pool, TODAY)
+            differences = compare(await live_counts(pool), batch)
+            if not differences:
+                break
+            assert time.monotonic() < deadline, (
+                f"{len(differences)} differences, e.g. {differences[:3]}\n"
+                f"checkpoints: {await checkpoints(pool)}\n{service_log_trouble(platform)}")
+            await asyncio.sleep(2)
+        assert batch  # the stream counted something: the comparison was not of two voids
+    finally:
+        await pool.close()
+
+
 TEN_DIGITS = re.compile(rb"(?<!\d)\d{6}-?\d{4}(?!\d)")
 
 

@@ -8,6 +8,12 @@ import httpx
 from kommunepuls.config import Settings
 from kommunepuls.simulator.feed import run_simulation
 from kommunepuls.simulator.generator import SimConfig, generate
+from kommunepuls.storage.event_store import (
+    advance_checkpoint,
+    read_broker_epoch,
+    read_checkpoint,
+    write_checkpoint,
+)
 from services.ingest.app import create_app
 from services.ingest.relay import CHECKPOINT, rewind_to_durable
 
@@ -37,3 +43,14 @@ async def test_relay_rewinds_to_what_every_metrics_partition_has_counted(
     await db.execute("INSERT INTO checkpoints (name, position) VALUES ('metrics:p2', 880)")
     await db.execute("UPDATE checkpoints SET position = 900 WHERE name = $1", CHECKPOINT)
     assert await rewind_to_durable(db, partitions=3) == (900, 700)
+    # Each recover moves the broker's epoch: the cohorts worker then forgets what it sent.
+    assert await read_broker_epoch(db) == 2
+
+
+async def test_the_relay_never_overwrites_a_rewind_that_happened_while_it_published(
+        db: asyncpg.Pool) -> None:
+    assert await advance_checkpoint(db, CHECKPOINT, 0, 500)  # absent counts as 0
+    assert await advance_checkpoint(db, CHECKPOINT, 500, 800)
+    await write_checkpoint(db, CHECKPOINT, 300)  # recover, while a batch read at 800 was out
+    assert not await advance_checkpoint(db, CHECKPOINT, 800, 1200)
+    assert await read_checkpoint(db, CHECKPOINT) == 300
