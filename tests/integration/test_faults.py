@@ -69,6 +69,18 @@ class Platform:
             log_level="INFO")
         return self.settings
 
+    async def up(self, *services: str) -> Settings:
+        """The servers, the schema and the topics, then these services, healthy."""
+        settings = self.start_servers()
+        await self.postgres.ensure_database()
+        conn = await connect(settings)
+        await migrate(conn, settings.database_schema)
+        await conn.close()
+        await ensure_topics(settings)
+        for name in services:
+            await asyncio.to_thread(self.spawn, name)
+        return settings
+
     def spawn(self, name: str) -> None:
         assert self.settings is not None
         self.processes[name] = spawn_service(self.settings, name, self.logs / f"{name}.log")
@@ -152,14 +164,7 @@ async def killer(platform: Platform, settings: Settings, done: asyncio.Event,
 
 async def test_nothing_is_lost_or_double_counted_when_any_component_is_killed(
         platform: Platform) -> None:
-    settings = platform.start_servers()
-    await platform.postgres.ensure_database()
-    conn = await connect(settings)
-    await migrate(conn, settings.database_schema)
-    await conn.close()
-    await ensure_topics(settings)
-    for name in ("ingest", "cohorts", "metrics"):
-        await asyncio.to_thread(platform.spawn, name)
+    settings = await platform.up("ingest", "cohorts", "metrics")
     emissions = list(generate(CONFIG))
     valid_ids = {e.envelope["event_id"] for e in emissions if e.valid}
     assert len(valid_ids) > 20_000
@@ -179,21 +184,7 @@ async def test_nothing_is_lost_or_double_counted_when_any_component_is_killed(
         stored = {str(r["event_id"]) for r in await pool.fetch("SELECT event_id FROM events")}
         assert stored == valid_ids  # exactly the accepted events, each once
         assert await pool.fetchval("SELECT max(position) = count(*) FROM events")
-        deadline = time.monotonic() + 180
-        while True:
-            batch, _ = await recompute_counts(pool, TODAY)
-            differences = compare(await live_counts(pool), batch)
-            if not differences:
-                break
-            # A worker whose agent crashed exits (kommunepuls/watchdog.py); nothing here
-            # restarts it, so say so at once rather than after the deadline.
-            exited = {name: p.returncode for name, p in platform.processes.items()
-                      if p.poll() is not None}
-            assert not exited, f"exited: {exited}\n{service_log_trouble(platform)}"
-            assert time.monotonic() < deadline, (
-                f"{len(differences)} differences, e.g. {differences[:3]}\n"
-                f"checkpoints: {await checkpoints(pool)}\n{service_log_trouble(platform)}")
-            await asyncio.sleep(2)
+        await live_agrees_with_batch(platform, pool, budget_s=180)
     finally:
         await pool.close()
     async with httpx.AsyncClient() as client:
@@ -201,6 +192,27 @@ async def test_nothing_is_lost_or_double_counted_when_any_component_is_killed(
     assert "kommunepuls_events_ingested_total" in metrics
     await assert_no_cpr_anywhere(platform, settings, {e.envelope["cpr"] for e in emissions
                                                       if isinstance(e.envelope.get("cpr"), str)})
+
+
+async def live_agrees_with_batch(platform: Platform, pool: asyncpg.Pool,
+                                 budget_s: float) -> None:
+    """Until the read models equal a batch recompute from the store, which counts something."""
+    deadline = time.monotonic() + budget_s
+    while True:
+        batch, _ = await recompute_counts(pool, TODAY)
+        differences = compare(await live_counts(pool), batch)
+        if not differences:
+            assert batch  # not a comparison of two voids
+            return
+        # A worker whose agent crashed exits (kommunepuls/watchdog.py); nothing here
+        # restarts it, so say so at once rather than after the deadline.
+        exited = {name: p.returncode for name, p in platform.processes.items()
+                  if p.poll() is not None}
+        assert not exited, f"exited: {exited}\n{service_log_trouble(platform)}"
+        assert time.monotonic() < deadline, (
+            f"{len(differences)} differences, e.g. {differences[:3]}\n"
+            f"checkpoints: {await checkpoints(pool)}\n{service_log_trouble(platform)}")
+        await asyncio.sleep(2)
 
 
 async def cohorts_settled(settings: Settings, events: int, budget_s: float = 60) -> None:
@@ -231,14 +243,7 @@ async def test_facts_the_broker_lost_before_they_were_counted_are_sent_again(
     """Cohorts has evaluated every citizen and sent their facts, but the broker loses them
     before the metrics worker counted any. After `recover` the relay publishes the events
     again, and cohorts must evaluate those citizens again, not skip them as already done."""
-    settings = platform.start_servers()
-    await platform.postgres.ensure_database()
-    conn = await connect(settings)
-    await migrate(conn, settings.database_schema)
-    await conn.close()
-    await ensure_topics(settings)
-    for name in ("ingest", "cohorts"):
-        await asyncio.to_thread(platform.spawn, name)
+    settings = await platform.up("ingest", "cohorts")
     config = SimConfig(seed=5, citizens=120, end=TODAY)
     await run_simulation(settings, config, ingest_url=f"http://127.0.0.1:{settings.ingest_port}",
                          speed=0, drive_clock=False)
@@ -248,17 +253,7 @@ async def test_facts_the_broker_lost_before_they_were_counted_are_sent_again(
         await cohorts_settled(settings, stored)
         await asyncio.to_thread(platform.kill_and_restart, "broker")
         await asyncio.to_thread(platform.spawn, "metrics")
-        deadline = time.monotonic() + 60
-        while True:
-            batch, _ = await recompute_counts(pool, TODAY)
-            differences = compare(await live_counts(pool), batch)
-            if not differences:
-                break
-            assert time.monotonic() < deadline, (
-                f"{len(differences)} differences, e.g. {differences[:3]}\n"
-                f"checkpoints: {await checkpoints(pool)}\n{service_log_trouble(platform)}")
-            await asyncio.sleep(2)
-        assert batch  # the stream counted something: the comparison was not of two voids
+        await live_agrees_with_batch(platform, pool, budget_s=60)
     finally:
         await pool.close()
 
