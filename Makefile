@@ -26,6 +26,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Benchmark-only peers (Quix Streams) on top of the dev install, so `make test` stays lean.
 # --no-deps: quixstreams pins pydantic below ours (see requirements-bench.lock).

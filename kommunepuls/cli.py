@@ -303,14 +303,16 @@ def simulate(
         help="Also the frikommune experiments' citizens (microloans, graduates, ...).")] = True,
 ) -> None:
     """Generate fagsystem traffic for all 98 municipalities (deterministic for a seed)."""
+    from dataclasses import replace
     from datetime import date
 
     from kommunepuls.simulator.generator import SimConfig, generate
 
-    shares = {} if faults else {"late_share": 0.0, "duplicate_share": 0.0,
-                                "retraction_share": 0.0, "invalid_share": 0.0}
     config = SimConfig(seed=seed, citizens=citizens, start=date.fromisoformat(start),
-                       end=date.fromisoformat(end), **shares)
+                       end=date.fromisoformat(end))
+    if not faults:
+        config = replace(config, late_share=0.0, duplicate_share=0.0, retraction_share=0.0,
+                         invalid_share=0.0)
     if ndjson is not None:
         from kommunepuls.simulator.ndjson import write_envelopes
 

@@ -70,7 +70,8 @@ def create_faust_app(settings: Settings, *, name: str, web_port: int,
     app.conf.kommunepuls_health = health  # type: ignore[attr-defined]
     app.conf.kommunepuls_watchdog = watchdog  # type: ignore[attr-defined]
 
-    @app.on_partitions_assigned.connect
+    # faust awaits async receivers; its types name only sync ones
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
         health["assigned"] = True
         health["partitions"] = sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned)
@@ -138,7 +139,8 @@ class Connections:
             self._pool = None
 
     def close_on_shutdown(self, app: faust.App) -> None:
-        @app.on_before_shutdown.connect
+        # faust awaits async receivers; its types name only sync ones
+        @app.on_before_shutdown.connect  # type: ignore[arg-type]
         async def _close(sender: Any, **_: Any) -> None:
             await self.close()
 

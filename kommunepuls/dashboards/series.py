@@ -20,7 +20,8 @@ COUNTRY = "all"  # the gateway's municipality label for the whole country
 
 # strata.volume_band's bounds as PromQL filters on the group-1 volume (citizens ever visited
 # to group 1, the denominator of VOLUME_INDICATOR): < 100, 100..500, > 500.
-VOLUME_FILTERS = dict(zip(VOLUME_BANDS, ("< 100", ">= 100 <= 500", "> 500"), strict=True))
+VOLUME_FILTERS: dict[str, str] = dict(
+    zip(VOLUME_BANDS, ("< 100", ">= 100 <= 500", "> 500"), strict=True))
 
 
 @dataclass(frozen=True, slots=True)

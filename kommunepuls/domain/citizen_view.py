@@ -93,7 +93,7 @@ class CitizenView:
         self.today = today
         self.today_ordinal = today.toordinal()
         self.today_month = today.year * 12 + today.month - 1
-        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._memo: dict[tuple[Any, ...] | str, Any] = {}
 
     def segments(self, programme: str, groups: tuple[int, ...]) -> list[Segment]:
         """(first, last, municipality, group) of the memberships that began by today, in

@@ -135,14 +135,14 @@ def effective_parts(
         gone = retracted_ids({e.event_id: e for e in events})
         if gone:
             keyed = [[k for k in keys if events[k[3]].event_id not in gone] for keys in keyed]
-    found: list[list[StoredEvent]] = []
+    ordered: list[list[StoredEvent]] = []
     for keys in keyed:
         if keys:  # most parts of most citizens are empty
             keys.sort()
-            found.append([events[key[3]] for key in keys])
+            ordered.append([events[key[3]] for key in keys])
         else:
-            found.append([])
-    return found
+            ordered.append([])
+    return ordered
 
 
 def _facts(events: Iterable[StoredEvent]) -> list[StoredEvent]:

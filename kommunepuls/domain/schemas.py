@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Union, cast
 
 from pydantic import BaseModel, Discriminator, Tag, TypeAdapter
 
@@ -51,7 +51,7 @@ def _file_name(event_type: str) -> str:
 
 def _versions_of(event_type: EventType) -> list[tuple[str, type[BaseModel]]]:
     """(union tag, envelope class) for every accepted version of a type, newest first."""
-    versions = [(event_type.value, ENVELOPES[event_type])]
+    versions: list[tuple[str, type[BaseModel]]] = [(event_type.value, ENVELOPES[event_type])]
     for (kind, version), cls in sorted(LEGACY_ENVELOPES.items(), reverse=True):
         if kind == event_type:
             versions.append((legacy_tag(kind, version), cls))
@@ -64,7 +64,8 @@ def _type_schema(event_type: EventType) -> dict[str, Any]:
         adapter: TypeAdapter[Any] = TypeAdapter(versions[0][1])
     else:
         members = tuple(Annotated[cls, Tag(tag)] for tag, cls in versions)
-        adapter = TypeAdapter(Annotated[Union[members], Discriminator(event_tag)])  # noqa: UP007
+        # Built at run time from the registered versions: no static type to give it.
+        adapter = TypeAdapter(cast(Any, Annotated[Union[members], Discriminator(event_tag)]))  # noqa: UP007
     schema = adapter.json_schema()
     current = ENVELOPES[event_type]
     description = inspect.cleandoc(current.__doc__ or "")

@@ -17,6 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -126,8 +127,8 @@ async def supervise(children: list[Child],
             for child in children:
                 if child.name not in waits:
                     waits[child.name] = asyncio.ensure_future(child.process.wait())
-            done, _ = await asyncio.wait([stopped, *waits.values()],
-                                         return_when=asyncio.FIRST_COMPLETED)
+            pending: list[asyncio.Future[Any]] = [stopped, *waits.values()]
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             if stopped in done:
                 return None
             for child in children:

@@ -124,8 +124,8 @@ def _slope(xs: list[int], ys: list[Fraction]) -> Fraction | None:
     if len(xs) < 2:
         return None
     mx, my = Fraction(sum(xs), len(xs)), sum(ys, Fraction(0)) / len(ys)
-    var = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+    var = sum(((x - mx) ** 2 for x in xs), Fraction(0))
+    return sum(((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)), Fraction(0)) / var
 
 
 def pre_trend(series: Series, trial: Collection[str], comparison: Collection[str],

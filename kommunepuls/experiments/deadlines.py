@@ -273,11 +273,12 @@ class _Walk:
                         return  # the benefit stopped short of the deadline: none is due
                     due = day + timedelta(days=deadline_days - used)  # if benefit goes on
                 if due is not None:
-                    day = self._reassessment(triggered, due, days)
+                    restart = self._reassessment(triggered, due, days)
                     window.clear()
                     triggered, used = None, 0
-                    if day is None or day > self.today:
+                    if restart is None or restart > self.today:
                         return
+                    day = restart
                     continue
             day += ONE_DAY
 

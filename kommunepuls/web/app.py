@@ -121,7 +121,8 @@ def create_base_app(
         return JSONResponse({"status": "ready", "service": service})
 
     guard = [Depends(require_roles(*metrics_roles))] if metrics_roles else []
-    refusals = {s: PROBLEM_RESPONSES[s] for s in (401, 403)} if metrics_roles else None
+    refusals: dict[int | str, dict[str, Any]] | None = (
+        {s: PROBLEM_RESPONSES[s] for s in (401, 403)} if metrics_roles else None)
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics",
              response_class=Response, dependencies=guard, responses=refusals)

@@ -7,7 +7,7 @@ index, so a restarted or rebalanced worker, or an emptied broker, loses nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
 from contextlib import aclosing
 from datetime import date
 
@@ -40,12 +40,12 @@ FOLDS_BETWEEN_YIELDS = 10  # ~7 ms of folding
 
 
 async def iter_facts(pool: asyncpg.Pool, citizen_ids: Iterable[str],
-                     today: date) -> AsyncIterator[tuple[list[Fact], bool]]:
+                     today: date) -> AsyncGenerator[tuple[list[Fact], bool]]:
     """The citizens' facts, a chunk at a time, each with whether it is the last (no
     citizens: one empty last chunk)."""
     ids = sorted(set(citizen_ids))
 
-    async def chunks() -> AsyncIterator[list[str]]:
+    async def chunks() -> AsyncGenerator[list[str]]:
         for i in range(0, len(ids), CITIZENS_PER_READ):
             yield ids[i:i + CITIZENS_PER_READ]
 
@@ -55,7 +55,7 @@ async def iter_facts(pool: asyncpg.Pool, citizen_ids: Iterable[str],
 
 
 async def _facts_of(pool: asyncpg.Pool, chunks: AsyncIterator[list[str]],
-                    today: date) -> AsyncIterator[tuple[list[Fact], bool]]:
+                    today: date) -> AsyncGenerator[tuple[list[Fact], bool]]:
     """The facts of each chunk of citizens, with whether it is the last; the next chunk's
     read runs while this one is folded. Shared by the live batches and the new-day sweep,
     whose chunks come from a walk over the store's citizen ids instead of a list."""
@@ -93,7 +93,7 @@ IDS_PER_PAGE = 5_000
 
 
 async def _citizens_of(pool: asyncpg.Pool, partitions: set[int],
-                       count: int) -> AsyncIterator[list[str]]:
+                       count: int) -> AsyncGenerator[list[str]]:
     """Every stored citizen of the partitions, in chunks of CITIZENS_PER_READ."""
     chunk: list[str] = []
     async for page in iter_citizen_ids(pool, page=IDS_PER_PAGE):
@@ -108,7 +108,7 @@ async def _citizens_of(pool: asyncpg.Pool, partitions: set[int],
 
 
 async def sweep(pool: asyncpg.Pool, partitions: set[int], count: int,
-                today: date) -> AsyncIterator[tuple[list[Fact], bool]]:
+                today: date) -> AsyncGenerator[tuple[list[Fact], bool]]:
     """Re-evaluate every citizen of the given partitions (the day moved on), a chunk of
     facts at a time.
 

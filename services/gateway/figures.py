@@ -86,7 +86,8 @@ async def _volume_bands(pool: Pool, periods: Sequence[str],
     rows = await queries.cells(pool, VOLUME_INDICATOR, 1, calendar, as_of=as_of)
     counts = {engine.CountKey(VOLUME_INDICATOR, r.municipality, r.period, 1):
               engine.Count(r.numerator, r.denominator) for r in rows}
-    bands = {key: engine.volume_band(v) for key, v in engine.group_1_volumes(counts).items()}
+    bands: dict[tuple[str, str], str] = {
+        key: engine.volume_band(v) for key, v in engine.group_1_volumes(counts).items()}
     if len(calendar) < len(periods):
         # Cohort-curve months have no calendar period: like the domain's by_volume_band,
         # use each municipality's volume in the latest period.

@@ -8,10 +8,11 @@ rule_set_version), so a figure can always be traced back to the events.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-_VALUE_EXAMPLE = {
+_VALUE_EXAMPLE: dict[str, Any] = {
     "indicator": "fsm_virksomhedsforloeb", "municipality": "461", "period": "2019-06",
     "stratum": None, "group": 1, "numerator": 2, "denominator": 4, "value": 0.5,
     "value_pct": 50.0, "target": 0.4, "met": True, "suppressed": False, "events_through": 13,

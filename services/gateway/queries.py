@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeAlias
 
 import asyncpg
 
 from kommunepuls.domain.evaluation import DENOMINATOR, NUMERATOR, Cell, Part
 from kommunepuls.facts import pack
 
-Pool = asyncpg.Pool | asyncpg.Connection
+Pool: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,7 @@ async def ranking(request: Request, definition: Indicator, viewer: Viewer,
     # Entries are plain dicts, validated once in RankingOut.model_validate below: 98 models
     # built one by one cost more than the query (measured: bench/gateway.py).
     entries = []
+    values: list[float] = []  # the shown (unsuppressed) values, for the spread
     for code, municipality in municipalities().items():
         row = by_code.get(code)
         shown = viewer.value(row.numerator if row else 0, row.denominator if row else 0,
@@ -87,6 +88,8 @@ async def ranking(request: Request, definition: Indicator, viewer: Viewer,
             "numerator": shown.numerator, "denominator": shown.denominator,
             "value": shown.value, "value_pct": shown.value_pct, "met": shown.met,
             "suppressed": shown.suppressed})
+        if shown.value is not None:
+            values.append(shown.value)
     entries = ranked(entries)
     if wants_csv(request):
         return csv_response(entries, ENTRY_COLUMNS, f"{definition.id}-{chosen}-ranking")
@@ -97,7 +100,7 @@ async def ranking(request: Request, definition: Indicator, viewer: Viewer,
                    latest_at(Pooled(0, 0, 0, r.computed_at) for r in known))
     national = value_out(definition, Scope(ALL), chosen, chosen_group, total, viewer,
                          events_through=through, as_of=as_of)
-    spread = engine.distribution(e["value"] for e in entries if e["value"] is not None)
+    spread = engine.distribution(values)
     return json_response(RankingOut.model_validate({
         "indicator": definition.id, "period": chosen, "group": chosen_group,
         "target": None if definition.target is None else float(definition.target),

@@ -294,6 +294,7 @@ def register_agents(app: faust.App, source: faust.TopicT, worker: MetricsWorker)
                  for e in batch], [e.message.offset for e in batch]))
             observe_lag(app, worker.metrics.lag, batch)
 
-    @app.on_partitions_revoked.connect
+    # faust awaits async receivers; its types name only sync ones
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def drop_revoked_partitions(sender: Any, revoked: set[Any], **_: Any) -> None:
         worker.forget({tp.partition for tp in revoked if tp.topic == source.get_topic_name()})

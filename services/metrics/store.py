@@ -11,7 +11,7 @@ and the checkpoint moves only with the records processed in order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing
 from datetime import UTC, date, datetime
 from typing import TypeVar
@@ -189,7 +189,7 @@ CitizenRows = tuple[int, list[str], str, str, list[str]]
 CITIZENS_BETWEEN_YIELDS = 500
 
 
-async def _citizen_rows(states: Sequence[PartitionState]) -> AsyncIterator[CitizenRows]:
+async def _citizen_rows(states: Sequence[PartitionState]) -> AsyncGenerator[CitizenRows]:
     """_UPSERT_CITIZENS's arguments for the dirty citizens, a CHUNK at most each, built as
     they are taken."""
     for state in states:
