@@ -7,7 +7,7 @@ import asyncio
 import gc
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -189,7 +189,7 @@ async def call_asgi(app: FastAPI, body: bytes, headers: list[tuple[bytes, bytes]
         await done.wait()  # a client that stays connected until it has its answer
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
