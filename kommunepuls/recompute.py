@@ -36,7 +36,7 @@ async def write_snapshot(pool: asyncpg.Pool, counts: Counts, today: date, head: 
     return int(run_id)
 
 
-async def live_counts(pool: asyncpg.Pool) -> Counts:
+async def live_counts(pool: asyncpg.Pool | asyncpg.Connection) -> Counts:
     """The live read models' pooled counts (summed over metrics partitions)."""
     rows = await pool.fetch(
         """SELECT indicator, municipality, period, grp, sum(numerator)::int AS n,

@@ -26,6 +26,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from kommunepuls.audit import audit
 from kommunepuls.config import Settings
 from kommunepuls.embedded.broker import TansuBroker, free_port
 from kommunepuls.embedded.postgres import EmbeddedPostgres
@@ -254,6 +255,9 @@ async def test_facts_the_broker_lost_before_they_were_counted_are_sent_again(
         await asyncio.to_thread(platform.kill_and_restart, "broker")
         await asyncio.to_thread(platform.spawn, "metrics")
         await live_agrees_with_batch(platform, pool, budget_s=60)
+        # The audit agrees on read models the live stream wrote: every citizen settled.
+        checked = await audit(pool, settings.kafka_partitions, settle_s=0)
+        assert checked.ok and checked.settled == checked.citizens == config.citizens
     finally:
         await pool.close()
 
