@@ -75,6 +75,14 @@ async def audit(pool: asyncpg.Pool, partitions: int, settle_s: float) -> AuditRe
     return result
 
 
+async def record_run(pool: asyncpg.Pool, result: AuditResult) -> None:
+    await pool.execute(
+        """INSERT INTO audit_runs (passed, citizens, settled, in_flight, stuck, wrong,
+                                   inconsistent) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        result.ok, result.citizens, result.settled, result.in_flight, len(result.stuck),
+        len(result.wrong), len(result.inconsistent))
+
+
 async def _inconsistent_counts(pool: asyncpg.Pool) -> list[Difference]:
     """The counts against the citizens' rows, both read in one snapshot."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read",

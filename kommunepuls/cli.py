@@ -269,7 +269,7 @@ def audit(
     """Check the live read models under traffic: counts equal the citizens' rows, settled
     citizens equal a fresh fold, and no stored event older than --settle is unevaluated;
     exit 1 otherwise."""
-    from kommunepuls.audit import AuditResult
+    from kommunepuls.audit import AuditResult, record_run
     from kommunepuls.audit import audit as run_audit
     from kommunepuls.storage.db import create_pool
 
@@ -278,7 +278,9 @@ def audit(
     async def run() -> AuditResult:
         pool = await create_pool(settings, max_size=2)
         try:
-            return await run_audit(pool, settings.kafka_partitions, settle)
+            result = await run_audit(pool, settings.kafka_partitions, settle)
+            await record_run(pool, result)  # GET /v1/status tells when it last passed
+            return result
         finally:
             await pool.close()
 

@@ -26,6 +26,7 @@ from kommunepuls.domain import indicators as engine
 from kommunepuls.domain.catalogue import Population
 from kommunepuls.logs import get_logger
 from kommunepuls.reference import municipalities
+from kommunepuls.storage.audit_runs import AuditRun, latest_run
 from services.gateway import queries
 from services.gateway.figures import ALL, Audience
 from services.gateway.freshness import Cached, Freshness, load_freshness
@@ -83,17 +84,21 @@ class LiveFigures:
         self.ttl_s = ttl_s
         self.freshness: Cached[Freshness] | None = None
         self.snapshot: Cached[IndicatorSnapshot] | None = None
+        self.audit: Cached[AuditRun | None] | None = None
 
     def start(self, pool: Pool) -> None:
         partitions = self.settings.kafka_partitions
         self.freshness = Cached(lambda: load_freshness(pool, partitions), self.ttl_s)
         self.snapshot = Cached(lambda: load_snapshot(pool, self.settings), self.ttl_s)
+        self.audit = Cached(lambda: latest_run(pool), self.ttl_s)
 
     async def refresh(self) -> None:
         if self.freshness is None or self.snapshot is None:
             return
         await self.freshness.get()
         await self.snapshot.get()
+        if self.audit is not None:
+            await self.audit.get()
 
     async def refresh_before_scrape(self) -> None:
         try:
@@ -125,6 +130,10 @@ def _families() -> dict[str, GaugeMetricFamily]:
                       "Newest position in the event store."),
         "through": gauge("kommunepuls_read_models_through_position",
                          "Every event up to this position is reflected in the read models."),
+        "audit_passed": gauge("kommunepuls_audit_last_passed_timestamp_seconds",
+                              "When `kommunepuls audit` last passed (Unix time)."),
+        "audit_ok": gauge("kommunepuls_audit_last_run_passed",
+                          "1 if the newest audit run passed, else 0."),
     }
 
 
@@ -144,6 +153,11 @@ class GatewayCollector(Collector):
             families["lag_events"].add_metric([], freshness.lag_events)
             families["head"].add_metric([], freshness.head)
             families["through"].add_metric([], freshness.through)
+        audited = self.live.audit.last if self.live.audit else None
+        if audited is not None:
+            families["audit_ok"].add_metric([], 1.0 if audited.passed else 0.0)
+            if audited.last_passed_at is not None:
+                families["audit_passed"].add_metric([], audited.last_passed_at.timestamp())
         for sample in snapshot.samples if snapshot is not None else ():
             value = sample.value
             labels = [sample.indicator, sample.municipality, str(sample.group)]

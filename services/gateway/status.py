@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from kommunepuls.auth import Principal, Role
+from kommunepuls.storage.audit_runs import latest_run
 from kommunepuls.web.problems import PROBLEM_RESPONSES
 from kommunepuls.web.security import require_roles
 from services.gateway.freshness import Freshness
@@ -39,9 +41,28 @@ class ComponentStatus(BaseModel):
     updated_at: datetime | None
 
 
+class AuditStatus(BaseModel):
+    """The newest run of `kommunepuls audit` (nightly): the live read models checked while
+    traffic runs. Counts are citizens, except `inconsistent` (cells)."""
+
+    finished_at: datetime
+    passed: bool
+    last_passed_at: datetime | None = Field(description="When a run last passed.")
+    citizens: int
+    settled: int = Field(description="Evaluated through their newest event, and equal to "
+                                     "a fresh fold of their history.")
+    in_flight: int = Field(description="With events younger than the settle time, not yet "
+                                       "evaluated.")
+    stuck: int = Field(description="With an event older than the settle time never "
+                                   "evaluated: lost on the way.")
+    wrong: int = Field(description="Settled, but with other cells than a fresh fold.")
+    inconsistent: int = Field(description="Counts that differ from the citizens' rows.")
+
+
 class Status(BaseModel):
     store: StoreStatus
     read_models: ReadModelStatus | None
+    audit: AuditStatus | None = Field(description="None until an audit has run.")
     components: list[ComponentStatus]
     checkpoints: dict[str, int]
     lag_events: dict[str, int] = Field(
@@ -84,8 +105,10 @@ async def status(request: Request, _: StatusReader) -> Status:
     read_models = None if freshness is None else ReadModelStatus(
         through=freshness.through, lag_events=freshness.lag_events,
         lag_seconds=freshness.lag_seconds)
+    audited = await latest_run(pool)
     return Status(store=StoreStatus(position=head, newest_recorded_at=newest),
                   read_models=read_models,
+                  audit=None if audited is None else AuditStatus(**asdict(audited)),
                   components=_components(list(rows), head, freshness, datetime.now(UTC)),
                   checkpoints=checkpoints,
                   lag_events={name: head - pos for name, pos in checkpoints.items()})

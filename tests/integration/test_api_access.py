@@ -32,6 +32,30 @@ def test_status_for_ops_and_national(gateway: TestClient, jwt_secret: bytes, rol
     assert response.json()["store"] == {"position": 0, "newest_recorded_at": None}
 
 
+def test_status_and_metrics_tell_when_the_audit_last_passed(gateway: TestClient,
+                                                             jwt_secret: bytes) -> None:
+    ops = bearer(jwt_secret, Role.ops)
+    assert gateway.get("/v1/status", headers=ops).json()["audit"] is None
+    assert "kommunepuls_audit" not in gateway.get("/metrics", headers=ops).text.replace(
+        "# HELP kommunepuls_audit", "").replace("# TYPE kommunepuls_audit", "")
+
+    def run(sql: str) -> None:  # on the app's own pool, in the app's event loop
+        gateway.portal.call(gateway.app.state.pool.execute, sql)  # type: ignore[attr-defined]
+
+    # A run that passed, then one that found 2 stuck citizens.
+    run("INSERT INTO audit_runs (finished_at, passed, citizens, settled, in_flight, stuck, "
+        "wrong, inconsistent) VALUES ('2026-11-27 03:31:00+00', true, 10, 9, 1, 0, 0, 0), "
+        "('2026-11-28 03:31:00+00', false, 12, 9, 1, 2, 0, 0)")
+    audit = gateway.get("/v1/status", headers=ops).json()["audit"]
+    assert audit == {"finished_at": "2026-11-28T03:31:00Z", "passed": False,
+                     "last_passed_at": "2026-11-27T03:31:00Z", "citizens": 12, "settled": 9,
+                     "in_flight": 1, "stuck": 2, "wrong": 0, "inconsistent": 0}
+    text = gateway.get("/metrics", headers=ops).text
+    assert "kommunepuls_audit_last_run_passed 0.0" in text
+    # 2026-11-27 03:31 UTC as Unix time
+    assert "kommunepuls_audit_last_passed_timestamp_seconds 1.79575026e+09" in text
+
+
 def test_health_readiness_and_metrics_on_both_http_services(settings: Settings,
                                                             db: asyncpg.Pool,
                                                             jwt_secret: bytes) -> None:

@@ -17,6 +17,7 @@ from kommunepuls.domain.evaluation import Count, CountKey
 from kommunepuls.facts import PART_BIT, key_columns
 from kommunepuls.rebuild import rebuild
 from kommunepuls.recompute import Difference
+from kommunepuls.storage.audit_runs import latest_run
 from kommunepuls.storage.event_store import append
 from tests.integration.simulated_store import load_simulated
 from tests.integration.test_event_store import event
@@ -59,6 +60,9 @@ async def test_audit_passes_rebuilt_read_models_and_finds_each_fault(
     passed = await run_cli(settings)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert f"{citizens} citizens: {citizens} settled and checked, 0 in flight" in passed.stderr
+    first = await latest_run(db)  # each run is recorded for the gateway
+    assert first is not None and first.passed and first.last_passed_at == first.finished_at
+    assert (first.citizens, first.settled, first.stuck, first.wrong) == (citizens, citizens, 0, 0)
 
     # Events the live side has not evaluated: in flight while young, lost once older than
     # the settle time (settle 0 makes them old). One citizen with a row, one without.
@@ -106,3 +110,8 @@ async def test_audit_passes_rebuilt_read_models_and_finds_each_fault(
     assert "2 stuck (stored events older than --settle, never evaluated)" in out
     assert f"1 wrong (cells differ from a fresh fold): {row['citizen_id'][:12]}" in out
     assert "counts that differ from the citizens' rows: 1" in out
+    last = await latest_run(db)
+    assert last is not None and not last.passed
+    assert (last.citizens, last.settled, last.in_flight, last.stuck, last.wrong,
+            last.inconsistent) == (citizens + 1, citizens - 1, 0, 2, 1, 1)  # wrong is settled
+    assert last.last_passed_at == first.finished_at
