@@ -10,6 +10,7 @@ RATE = "$__rate_interval"  # Grafana: at least 4 scrape intervals, so a rate nev
 JOBS = 'job=~"kommunepuls-.*"'  # deploy/prometheus/prometheus.yml and the k8s ServiceMonitor
 # The thresholds of deploy/prometheus/alerts.yml, drawn as the panels' red lines.
 LAG_ALERT_S = 300  # KommunepulsPipelineLagHigh
+AUDIT_STALE_S = 26 * 3600  # KommunepulsAuditStale
 REJECT_ALERT = 0.05  # KommunepulsIngestRejectsHigh
 
 
@@ -150,6 +151,17 @@ def _lag() -> list[p.Panel]:
             minimum=0, width=8,
             description="Records a worker could not process, sent to the dead-letter topic with "
                         "the reason. None is expected: read the reasons, fix, replay."),
+        p.stat("Newest audit run", [p.prom("min(kommunepuls_audit_last_run_passed)", "passed")],
+               steps=p.thresholds((None, p.RED), (1, p.GREEN)), width=12,
+               description="`kommunepuls audit` (nightly): 1 = the live read models passed "
+                           "(counts equal the citizens' rows, settled citizens equal a fresh "
+                           "fold, no old event unevaluated), 0 = failed: GET /v1/status, "
+                           "audit. KommunepulsAuditFailed fires on 0."),
+        p.stat("Since an audit last passed", [p.prom(
+            "time() - max(kommunepuls_audit_last_passed_timestamp_seconds)", "age")],
+            unit="s", steps=p.thresholds((None, p.GREEN), (AUDIT_STALE_S, p.ORANGE)), width=12,
+            description="KommunepulsAuditStale fires past 26 hours: check that the "
+                        "kommunepuls-audit CronJob runs."),
     ]
 
 
