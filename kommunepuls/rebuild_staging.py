@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from kommunepuls.storage.event_store import write_checkpoint
+from kommunepuls.storage.checkpoints import write_checkpoint
 from services.ingest.relay import CHECKPOINT as RELAY_CHECKPOINT
 from services.metrics.store import checkpoint_name
 

@@ -46,13 +46,6 @@ async def live_counts(pool: asyncpg.Pool | asyncpg.Connection) -> Counts:
             Count(r["n"], r["d"]) for r in rows if r["d"]}
 
 
-async def live_through(pool: asyncpg.Pool, partitions: int) -> int:
-    """Position every metrics partition has reached (the lowest of them)."""
-    rows = await pool.fetch("SELECT name, position FROM checkpoints WHERE name LIKE 'metrics:p%'")
-    reached = {r["name"]: r["position"] for r in rows}
-    return min((reached.get(f"metrics:p{p}", 0) for p in range(partitions)), default=0)
-
-
 @dataclass(frozen=True, slots=True)
 class Difference:
     key: CountKey

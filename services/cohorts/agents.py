@@ -18,7 +18,7 @@ from kommunepuls import facts, segments
 from kommunepuls.clock import platform_today
 from kommunepuls.config import Settings
 from kommunepuls.logs import get_logger
-from kommunepuls.storage.event_store import read_broker_epoch
+from kommunepuls.storage.checkpoints import read_broker_epoch
 from kommunepuls.streaming import (
     Connections,
     consumer_lag_gauge,
@@ -95,7 +95,7 @@ class CohortsWorker:
         # Batches and clock ticks take turns: facts of one partition must leave in the
         # order they were evaluated, or an older evaluation could overwrite a newer one.
         self.turn = asyncio.Lock()
-        self.broker_epoch: int | None = None  # as last read (event_store.read_broker_epoch)
+        self.broker_epoch: int | None = None  # as last read (checkpoints.read_broker_epoch)
 
     async def start(self) -> None:
         self.pool, self.producer = await self.io.open()

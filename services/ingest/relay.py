@@ -21,15 +21,14 @@ from kommunepuls.config import Settings
 from kommunepuls.domain.records import StoredEvent
 from kommunepuls.kafka import make_producer, topic_name
 from kommunepuls.logs import get_logger
-from kommunepuls.storage.event_store import (
-    APPENDED_CHANNEL,
+from kommunepuls.storage.checkpoints import (
     advance_checkpoint,
     bump_broker_epoch,
-    head_position,
-    read_after,
+    metrics_through,
     read_checkpoint,
     write_checkpoint,
 )
+from kommunepuls.storage.event_store import APPENDED_CHANNEL, head_position, read_after
 
 CHECKPOINT = "relay:case-events"
 _LEADER_LOCK = 0x72656C61  # "rela"
@@ -159,11 +158,7 @@ async def rewind_to_durable(pool: asyncpg.Pool, partitions: int) -> tuple[int, i
         # when the epoch moves: their facts may have been lost with the broker.
         epoch = await bump_broker_epoch(conn)
         old = await read_checkpoint(conn, CHECKPOINT)
-        rows = await conn.fetch(
-            "SELECT name, position FROM checkpoints WHERE name LIKE 'metrics:p%'")
-        reached = {r["name"]: r["position"] for r in rows}
-        durable = min((reached.get(f"metrics:p{p}", 0) for p in range(partitions)), default=0)
-        new = min(old, durable)
+        new = min(old, await metrics_through(conn, partitions))
         if new != old:
             await write_checkpoint(conn, CHECKPOINT, new)
     log.info("relay rewound after broker loss", old=old, new=new, broker_epoch=epoch)

@@ -20,7 +20,7 @@ import asyncpg
 
 from kommunepuls.facts import PART_BIT, key_columns, runs_literal
 from kommunepuls.storage.arrays import literal
-from kommunepuls.storage.event_store import read_checkpoint, write_checkpoint
+from kommunepuls.storage.checkpoints import read_checkpoint, write_checkpoint
 from services.metrics.state import PartitionState
 
 T = TypeVar("T")

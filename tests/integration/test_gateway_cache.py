@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from kommunepuls.auth import Role, issue_token
 from kommunepuls.config import Settings
 from kommunepuls.embedded.postgres import EmbeddedPostgres
+from kommunepuls.storage.checkpoints import write_checkpoint
 from kommunepuls.storage.db import connect
-from kommunepuls.storage.event_store import write_checkpoint
 from kommunepuls.storage.migrate import migrate
 from services.gateway.app import create_app
 from services.gateway.freshness import Cached

@@ -17,11 +17,8 @@ from kommunepuls.auth import Role, issue_token
 from kommunepuls.config import Settings
 from kommunepuls.domain.records import StoredEvent
 from kommunepuls.kafka import consumer_options, ensure_topics, make_producer, topic_name
-from kommunepuls.storage.event_store import (
-    append,
-    read_after,
-    read_checkpoint,
-)
+from kommunepuls.storage.checkpoints import read_checkpoint
+from kommunepuls.storage.event_store import append, read_after
 from services.ingest.app import create_app
 from services.ingest.relay import CHECKPOINT, Relay, publish
 from tests.integration.test_event_store import event as new_event

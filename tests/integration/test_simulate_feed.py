@@ -8,7 +8,7 @@ import httpx
 from kommunepuls.config import Settings
 from kommunepuls.simulator.feed import run_simulation
 from kommunepuls.simulator.generator import SimConfig, generate
-from kommunepuls.storage.event_store import (
+from kommunepuls.storage.checkpoints import (
     advance_checkpoint,
     read_broker_epoch,
     read_checkpoint,
